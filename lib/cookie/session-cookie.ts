@@ -1,0 +1,86 @@
+import type { ServerResponse } from 'node:http';
+import { parseCookie, stringifySetCookie } from 'cookie';
+import type { ResolvedSessionOptions } from '../options/resolve-session-options.js';
+
+/** Browsers cap a cookie header near 4 KiB; anything longer is hostile or broken. */
+export const MAX_COOKIE_HEADER_BYTES = 4096;
+
+/** What the request's `Cookie` header says about the session cookie. */
+export type SessionCookieReading =
+  | { kind: 'absent' }
+  | { kind: 'value'; value: string }
+  /** Present but unusable: oversized header, duplicated name (cookie tossing), undecodable. */
+  | { kind: 'invalid' };
+
+const ABSENT: SessionCookieReading = { kind: 'absent' };
+const INVALID: SessionCookieReading = { kind: 'invalid' };
+
+/**
+ * Reads the session cookie. Two cookies of the same name — one planted by a sibling subdomain
+ * or an insecure origin ("cookie tossing") — make the reading invalid rather than letting the
+ * first one win, since the browser's order is not a trust decision.
+ */
+export function readSessionCookie(header: string | undefined, name: string): SessionCookieReading {
+  if (header === undefined || header === '' || !header.includes(name)) {
+    return ABSENT;
+  }
+  if (header.length > MAX_COOKIE_HEADER_BYTES) {
+    return INVALID;
+  }
+  let occurrences = 0;
+  for (const pair of header.split(';')) {
+    const trimmed = pair.trimStart();
+    if (trimmed.startsWith(name) && trimmed.slice(name.length).trimStart().startsWith('=')) {
+      occurrences++;
+    }
+  }
+  if (occurrences === 0) {
+    return ABSENT;
+  }
+  const value = occurrences === 1 ? parseCookie(header)[name] : undefined;
+  return value === undefined || value === '' ? INVALID : { kind: 'value', value };
+}
+
+/** `Set-Cookie` value that carries a signed token. */
+export function serializeSessionCookie(
+  cookie: ResolvedSessionOptions['cookie'],
+  value: string,
+  maxAgeSeconds?: number,
+): string {
+  return stringifySetCookie({
+    name: cookie.name,
+    value,
+    path: cookie.path,
+    domain: cookie.domain,
+    secure: cookie.secure,
+    httpOnly: cookie.httpOnly,
+    sameSite: cookie.sameSite,
+    maxAge: maxAgeSeconds,
+  });
+}
+
+/** `Set-Cookie` value that deletes the session cookie: same name, path and flags, `Max-Age=0`. */
+export function serializeClearingCookie(cookie: ResolvedSessionOptions['cookie']): string {
+  return serializeSessionCookie(cookie, '', 0);
+}
+
+/**
+ * Puts the session cookie on the response, replacing one set earlier in the same request, so a
+ * response never carries two contradicting session cookies. Responses that set or clear the
+ * session cookie must not be cached by shared caches.
+ */
+export function writeSessionCookie(
+  response: ServerResponse,
+  name: string,
+  setCookie: string,
+): void {
+  if (response.headersSent) {
+    return;
+  }
+  const existing = response.getHeader('set-cookie');
+  const others = (
+    existing === undefined ? [] : Array.isArray(existing) ? existing : [String(existing)]
+  ).filter((entry) => !entry.startsWith(`${name}=`));
+  response.setHeader('set-cookie', others.length === 0 ? setCookie : [...others, setCookie]);
+  response.setHeader('cache-control', 'no-store');
+}

@@ -1,0 +1,47 @@
+import { HttpStatus, PayloadTooLargeException, ServiceUnavailableException } from '@nestjs/common';
+
+/** `session.set()` would make the session data larger than `maxDataSize`. Answers `413`. */
+export class SessionDataTooLargeError extends PayloadTooLargeException {
+  constructor(key: string, size: number, limit: number) {
+    super({
+      statusCode: HttpStatus.PAYLOAD_TOO_LARGE,
+      error: 'Session Data Too Large',
+      message: `Session data would be ${size} bytes after setting '${key}', over the ${limit}-byte maxDataSize; the session was left unchanged`,
+    });
+    this.name = 'SessionDataTooLargeError';
+  }
+}
+
+/** The session store failed or timed out. Answers `503`: the request fails closed. */
+export class SessionStoreUnavailableError extends ServiceUnavailableException {
+  constructor(cause?: unknown) {
+    super(
+      {
+        statusCode: HttpStatus.SERVICE_UNAVAILABLE,
+        error: 'Service Unavailable',
+        message: 'The session store is unavailable; try again shortly',
+      },
+      { cause },
+    );
+    this.name = 'SessionStoreUnavailableError';
+  }
+}
+
+/** A `SessionService` method that needs a request was called outside one. */
+export class NoSessionContextError extends Error {
+  constructor(method: string) {
+    super(
+      `SessionService.${method}() was called outside an HTTP request handled by SessionModule; call it from a controller, guard or provider during a request`,
+    );
+    this.name = 'NoSessionContextError';
+  }
+}
+
+/** Awaits a store operation; a failure becomes `SessionStoreUnavailableError` (fail closed). */
+export async function failClosed<T>(operation: Promise<T>): Promise<T> {
+  try {
+    return await operation;
+  } catch (error) {
+    throw new SessionStoreUnavailableError(error);
+  }
+}

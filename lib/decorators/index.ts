@@ -1,0 +1,4 @@
+export * from './fresh-session.decorator.js';
+export * from './public.decorator.js';
+export * from './roles.decorator.js';
+export * from './session.decorator.js';

@@ -1,0 +1,13 @@
+export { SessionHandle } from './core/session-handle.js';
+export {
+  NoSessionContextError,
+  SessionDataTooLargeError,
+  SessionStoreUnavailableError,
+} from './core/session.errors.js';
+export * from './decorators/index.js';
+export * from './interfaces/index.js';
+export { SessionOptionsError } from './options/session-options.error.js';
+export { SessionGuard } from './session.guard.js';
+export { SessionModule } from './session.module.js';
+export { SessionService, type RevokeAllOptions, type SessionInfo } from './session.service.js';
+export { MemoryStore, type MemoryStoreOptions } from './stores/memory-session.store.js';

@@ -1,0 +1,3 @@
+export * from './session-data.interface.js';
+export * from './session-module-options.interface.js';
+export * from './session-store.interface.js';

@@ -1,0 +1,77 @@
+import type { SessionStore } from './session-store.interface.js';
+
+/** A duration: a number of milliseconds, or a string such as `'500ms'`, `'30s'`, `'30m'`, `'12h'`, `'7d'`. */
+export type Duration = number | string;
+
+/** Attributes of the session cookie. Every field has a hardened default. */
+export interface SessionCookieOptions {
+  /**
+   * Cookie name. Default `'__Host-sid'`: the `__Host-` prefix makes the browser refuse the cookie
+   * unless it is `Secure`, has `Path=/` and no `Domain`, so a sibling subdomain cannot plant one.
+   */
+  name?: string;
+  /** `Secure` attribute. Default `true`. `false` under `NODE_ENV=production` needs `allowInsecureCookies`. */
+  secure?: boolean;
+  /** `HttpOnly` attribute. Default `true`: scripts cannot read the session cookie. */
+  httpOnly?: boolean;
+  /** `SameSite` attribute. Default `'lax'`. `'none'` requires `secure`. */
+  sameSite?: 'lax' | 'strict' | 'none';
+  /** `Path` attribute. Default `'/'` (required by `__Host-`). */
+  path?: string;
+  /** `Domain` attribute. Default none (host-only). Not allowed with a `__Host-` name. */
+  domain?: string;
+  /**
+   * Make the cookie outlive the browser session. Default `false`: no `Max-Age`, the cookie ends
+   * with the browser. When `true`, `Max-Age` is the absolute lifetime the session has left.
+   */
+  persistent?: boolean;
+}
+
+/**
+ * Options of `SessionModule.forRoot()`.
+ *
+ * @example
+ * ```ts
+ * SessionModule.forRoot({
+ *   secret: process.env.SESSION_SECRET!,
+ *   idleTimeout: '30m',
+ *   absoluteTimeout: '12h',
+ *   global: true,
+ * })
+ * ```
+ */
+export interface SessionModuleOptions {
+  /**
+   * Secret(s) the signing keys are derived from; at least 32 bytes each. With a list, the first
+   * signs and every one verifies, so secrets rotate without logging anyone out: put the new one
+   * first, and remove the old one once `absoluteTimeout` has passed.
+   */
+  secret: string | string[];
+  /** Where sessions live. Default: a `MemoryStore` (one process only). */
+  store?: SessionStore;
+  /** Cookie attributes. */
+  cookie?: SessionCookieOptions;
+  /** Sliding expiry after the last activity. Default `'30m'`. */
+  idleTimeout?: Duration;
+  /** Hard cap from creation, never extended. Default `'12h'`. */
+  absoluteTimeout?: Duration;
+  /** Record activity in the store at most this often (a write of its own). Default `'1m'`. */
+  touchAfter?: Duration;
+  /** Allow `cookie.secure: false` under `NODE_ENV=production`. Default `false`. */
+  allowInsecureCookies?: boolean;
+  /**
+   * Keys of anonymous session data kept across login (a cart, a locale). Every other key is
+   * dropped when the user logs in. Default: none.
+   */
+  keepOnLogin?: string[];
+  /** Largest session data, in bytes of its encoded form. Default 16 KiB. */
+  maxDataSize?: number;
+  /** Capacity of the default `MemoryStore`. Default 100 000 sessions. */
+  maxSessions?: number;
+}
+
+/** Extra `forRoot()` flags, outside the options object the factory produces. */
+export interface SessionModuleExtras {
+  /** Register `SessionGuard` as a global guard; routes opt out with `@Public()`. Default `false`. */
+  global?: boolean;
+}

@@ -1,0 +1,202 @@
+import { validateSync, type ValidationError } from 'class-validator';
+import { deriveKey } from '../crypto/session-token.js';
+import type {
+  SessionCookieOptions,
+  SessionModuleOptions,
+} from '../interfaces/session-module-options.interface.js';
+import { toMilliseconds } from './duration.js';
+import { SessionOptionsError } from './session-options.error.js';
+import { CookieOptionsSchema, SessionOptionsSchema } from './session-options.schema.js';
+
+/** Options after defaults, validation and key derivation. Frozen; shared by every provider. */
+export interface ResolvedSessionOptions {
+  readonly cookie: Readonly<Required<Omit<SessionCookieOptions, 'domain'>>> & {
+    readonly domain: string | undefined;
+  };
+  readonly idleTimeoutMs: number;
+  readonly absoluteTimeoutMs: number;
+  readonly touchAfterMs: number;
+  readonly keepOnLogin: readonly string[];
+  readonly maxDataSize: number;
+  readonly maxSessions: number;
+  /** Token-signing keys, HKDF-derived from the secrets; the first signs. */
+  readonly signingKeys: readonly Buffer[];
+}
+
+const MIN_SECRET_BYTES = 32;
+const GENERATE_SECRET_HINT =
+  "generate one with: node -e \"console.log(require('node:crypto').randomBytes(32).toString('base64url'))\"";
+
+/** Secrets copied from tutorials and templates; refused whatever their length. */
+const PLACEHOLDER_SECRETS = [
+  'keyboard cat',
+  'changeme',
+  'change-me',
+  'change_me',
+  'replace-me',
+  'replaceme',
+  'your-secret',
+  'your_secret',
+  'yoursecret',
+  'mysecret',
+  'my-secret',
+  'supersecret',
+  'super-secret',
+  'placeholder',
+  'secretsecret',
+  '0123456789',
+  '1234567890',
+];
+
+export const SESSION_DEFAULTS = {
+  cookie: {
+    name: '__Host-sid',
+    secure: true,
+    httpOnly: true,
+    sameSite: 'lax',
+    path: '/',
+    domain: undefined,
+    persistent: false,
+  },
+  idleTimeout: '30m',
+  absoluteTimeout: '12h',
+  touchAfter: '1m',
+  allowInsecureCookies: false,
+  keepOnLogin: [] as string[],
+  maxDataSize: 16 * 1024,
+  maxSessions: 100_000,
+} as const;
+
+function messagesOf(errors: ValidationError[], prefix: string): string[] {
+  return errors.flatMap((error) =>
+    Object.values(error.constraints ?? {}).map((message) =>
+      message.startsWith(prefix) ? message : `${prefix}${message}`,
+    ),
+  );
+}
+
+function secretProblems(secret: unknown): string[] {
+  const secrets = Array.isArray(secret) ? secret : [secret];
+  if (secret === undefined || secret === null || secrets.length === 0) {
+    return [`secret is required (at least ${MIN_SECRET_BYTES} bytes); ${GENERATE_SECRET_HINT}`];
+  }
+  return secrets.flatMap((value, index) => {
+    const label = Array.isArray(secret) ? `secret[${index}]` : 'secret';
+    if (typeof value !== 'string') {
+      return [`${label} must be a string`];
+    }
+    if (Buffer.byteLength(value) < MIN_SECRET_BYTES) {
+      return [`${label} is shorter than ${MIN_SECRET_BYTES} bytes; ${GENERATE_SECRET_HINT}`];
+    }
+    const lower = value.toLowerCase();
+    if (
+      PLACEHOLDER_SECRETS.some((placeholder) => lower.includes(placeholder)) ||
+      new Set(value).size < 8
+    ) {
+      return [`${label} looks like a placeholder, not a random secret; ${GENERATE_SECRET_HINT}`];
+    }
+    return [];
+  });
+}
+
+function durationProblem(name: string, value: unknown): string[] {
+  const ms = toMilliseconds(value as number | string);
+  return Number.isNaN(ms) || ms <= 0
+    ? [`${name} must be a positive number of ms or a duration such as '30m' or '12h'`]
+    : [];
+}
+
+function cookieProblems(
+  cookie: ResolvedSessionOptions['cookie'],
+  options: SessionModuleOptions,
+): string[] {
+  const problems: string[] = [];
+  if (cookie.sameSite === 'none' && !cookie.secure) {
+    problems.push(
+      "cookie.sameSite 'none' requires cookie.secure: true (browsers drop it otherwise)",
+    );
+  }
+  if (cookie.name.startsWith('__Host-')) {
+    if (cookie.domain !== undefined) {
+      problems.push(
+        "cookie.domain is not allowed with a '__Host-' name; remove the domain, or use a '__Secure-' name to share the cookie across subdomains",
+      );
+    }
+    if (cookie.path !== '/') {
+      problems.push(
+        "cookie.path must be '/' with a '__Host-' name; use a '__Secure-' name for a narrower path",
+      );
+    }
+  }
+  if (
+    (cookie.name.startsWith('__Host-') || cookie.name.startsWith('__Secure-')) &&
+    !cookie.secure
+  ) {
+    problems.push(
+      `cookie.name '${cookie.name}' requires cookie.secure: true; drop the prefix for plain HTTP`,
+    );
+  }
+  if (
+    !cookie.secure &&
+    process.env.NODE_ENV === 'production' &&
+    options.allowInsecureCookies !== true
+  ) {
+    problems.push(
+      'cookie.secure: false is refused under NODE_ENV=production; serve over HTTPS, or set allowInsecureCookies: true if TLS ends in front of the app and you accept the risk',
+    );
+  }
+  return problems;
+}
+
+/**
+ * Merges defaults over the user's options, validates them and derives the keys. Throws a
+ * `SessionOptionsError` that names every wrong option and its fix.
+ */
+export function resolveSessionOptions(options: SessionModuleOptions): ResolvedSessionOptions {
+  if (options === null || typeof options !== 'object') {
+    throw new SessionOptionsError([
+      'SessionModule.forRoot() needs an options object with a secret',
+    ]);
+  }
+  const userCookie = options.cookie ?? {};
+  const cookie = { ...SESSION_DEFAULTS.cookie, ...userCookie } as ResolvedSessionOptions['cookie'];
+  const merged = { ...SESSION_DEFAULTS, ...options, cookie };
+
+  const problems = [
+    ...secretProblems(options.secret),
+    ...messagesOf(validateSync(Object.assign(new SessionOptionsSchema(), merged)), ''),
+    ...messagesOf(validateSync(Object.assign(new CookieOptionsSchema(), userCookie)), 'cookie.'),
+    ...durationProblem('idleTimeout', merged.idleTimeout),
+    ...durationProblem('absoluteTimeout', merged.absoluteTimeout),
+    ...durationProblem('touchAfter', merged.touchAfter),
+  ];
+  if (problems.length === 0) {
+    problems.push(...cookieProblems(cookie, options));
+  }
+  const idleTimeoutMs = toMilliseconds(merged.idleTimeout);
+  const absoluteTimeoutMs = toMilliseconds(merged.absoluteTimeout);
+  const touchAfterMs = toMilliseconds(merged.touchAfter);
+  if (problems.length === 0 && idleTimeoutMs > absoluteTimeoutMs) {
+    problems.push('idleTimeout must not be longer than absoluteTimeout');
+  }
+  if (problems.length === 0 && touchAfterMs >= idleTimeoutMs) {
+    problems.push(
+      'touchAfter must be shorter than idleTimeout, or idle sessions expire while in use',
+    );
+  }
+  if (problems.length > 0) {
+    throw new SessionOptionsError(problems);
+  }
+
+  const secrets = Array.isArray(options.secret) ? options.secret : [options.secret];
+  return Object.freeze({
+    cookie: Object.freeze(cookie),
+    idleTimeoutMs,
+    absoluteTimeoutMs,
+    touchAfterMs,
+    keepOnLogin: Object.freeze([...merged.keepOnLogin]),
+    maxDataSize: merged.maxDataSize,
+    maxSessions: merged.maxSessions,
+    signingKeys: Object.freeze(secrets.map((secret) => deriveKey(secret, 'token-signing'))),
+  });
+}

@@ -1,0 +1,82 @@
+import {
+  IsArray,
+  IsBoolean,
+  IsIn,
+  IsInt,
+  IsOptional,
+  IsString,
+  Matches,
+  Min,
+} from 'class-validator';
+
+/** Letters, digits and `!#$%&'*+-.^_\`|~`: an RFC 6265 cookie-name token. */
+const COOKIE_NAME = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
+/** Printable ASCII without `;` (and without space, which no sane path or domain needs). */
+const COOKIE_ATTRIBUTE = /^[\x21-\x3A\x3C-\x7E]+$/;
+
+/** Validation schema of `cookie` options. */
+export class CookieOptionsSchema {
+  @IsOptional()
+  @IsString()
+  @Matches(COOKIE_NAME, {
+    message:
+      'cookie.name must be a cookie token (letters, digits, -, _, no ; space or control characters)',
+  })
+  name?: string;
+
+  @IsOptional()
+  @IsBoolean()
+  secure?: boolean;
+
+  @IsOptional()
+  @IsBoolean()
+  httpOnly?: boolean;
+
+  @IsOptional()
+  @IsIn(['lax', 'strict', 'none'], { message: "cookie.sameSite must be 'lax', 'strict' or 'none'" })
+  sameSite?: string;
+
+  @IsOptional()
+  @IsString()
+  @Matches(/^\//, { message: "cookie.path must start with '/'" })
+  @Matches(COOKIE_ATTRIBUTE, {
+    message: 'cookie.path must not contain ;, spaces or control characters',
+  })
+  path?: string;
+
+  @IsOptional()
+  @IsString()
+  @Matches(COOKIE_ATTRIBUTE, {
+    message: 'cookie.domain must not contain ;, spaces or control characters',
+  })
+  domain?: string;
+
+  @IsOptional()
+  @IsBoolean()
+  persistent?: boolean;
+}
+
+/**
+ * Validation schema of the options that class-validator can check one field at a time; the
+ * secret and the checks across fields are in `resolveSessionOptions`.
+ */
+export class SessionOptionsSchema {
+  @IsOptional()
+  @IsBoolean()
+  allowInsecureCookies?: boolean;
+
+  @IsOptional()
+  @IsArray()
+  @IsString({ each: true, message: 'keepOnLogin must be a list of data keys' })
+  keepOnLogin?: string[];
+
+  @IsOptional()
+  @IsInt()
+  @Min(256, { message: 'maxDataSize must be at least 256 bytes' })
+  maxDataSize?: number;
+
+  @IsOptional()
+  @IsInt()
+  @Min(1, { message: 'maxSessions must be at least 1' })
+  maxSessions?: number;
+}

@@ -1,0 +1,113 @@
+import {
+  ForbiddenException,
+  HttpStatus,
+  Inject,
+  Injectable,
+  UnauthorizedException,
+  type CanActivate,
+  type ExecutionContext,
+} from '@nestjs/common';
+import { Reflector } from '@nestjs/core';
+import type { IncomingMessage } from 'node:http';
+import type { RequestSession } from './core/request-session.js';
+import type { SessionHandle } from './core/session-handle.js';
+import { requestSessionOf, SESSION_RUNTIME, type SessionRuntime } from './core/session-runtime.js';
+import { FRESH_SESSION_KEY, PUBLIC_KEY, ROLES_KEY } from './session.constants.js';
+
+/**
+ * Lets a request through only with a live, logged-in session: `401` without one, `403` when
+ * `@Roles()` lists a role the session lacks, `401` with `reauthenticate: true` when
+ * `@FreshSession()` wants a more recent login. `@Public()` routes pass untouched (no store I/O).
+ *
+ * Each decision is a protected method, so an app can extend the guard and change one.
+ *
+ * @example
+ * ```ts
+ * @UseGuards(SessionGuard)
+ * @Controller('account')
+ * export class AccountController { ... }
+ * ```
+ */
+@Injectable()
+export class SessionGuard implements CanActivate {
+  constructor(
+    protected readonly reflector: Reflector,
+    @Inject(SESSION_RUNTIME) protected readonly runtime: SessionRuntime,
+  ) {}
+
+  async canActivate(context: ExecutionContext): Promise<boolean> {
+    if (context.getType() !== 'http' || this.isPublic(context)) {
+      return true;
+    }
+    const session = this.sessionOf(context);
+    await session.load();
+    if (!session.isAuthenticated) {
+      throw new UnauthorizedException({
+        statusCode: HttpStatus.UNAUTHORIZED,
+        error: 'Unauthorized',
+        message: 'A valid session is required: log in first',
+      });
+    }
+    const requiredRoles = this.requiredRoles(context);
+    if (requiredRoles.length > 0 && !this.hasRoles(session, requiredRoles)) {
+      throw new ForbiddenException({
+        statusCode: HttpStatus.FORBIDDEN,
+        error: 'Forbidden',
+        message: `This route requires the role(s): ${requiredRoles.join(', ')}`,
+      });
+    }
+    const freshFor = this.reflector.getAllAndOverride<number | undefined>(FRESH_SESSION_KEY, [
+      context.getHandler(),
+      context.getClass(),
+    ]);
+    if (freshFor !== undefined && !this.isFresh(session, freshFor)) {
+      throw new UnauthorizedException({
+        statusCode: HttpStatus.UNAUTHORIZED,
+        error: 'Unauthorized',
+        message: 'This operation needs a recent login: authenticate again',
+        reauthenticate: true,
+      });
+    }
+    return true;
+  }
+
+  /** Whether the route or its controller is marked `@Public()`. */
+  protected isPublic(context: ExecutionContext): boolean {
+    return (
+      this.reflector.getAllAndOverride<boolean | undefined>(PUBLIC_KEY, [
+        context.getHandler(),
+        context.getClass(),
+      ]) === true
+    );
+  }
+
+  /** Roles `@Roles()` asks for on the route (or, failing that, its controller). */
+  protected requiredRoles(context: ExecutionContext): string[] {
+    return (
+      this.reflector.getAllAndOverride<string[] | undefined>(ROLES_KEY, [
+        context.getHandler(),
+        context.getClass(),
+      ]) ?? []
+    );
+  }
+
+  /** Whether the session holds every required role. */
+  protected hasRoles(session: SessionHandle, requiredRoles: string[]): boolean {
+    const roles = session.get('roles');
+    return Array.isArray(roles) && requiredRoles.every((role) => roles.includes(role));
+  }
+
+  /** Whether the last login is at most `maxAgeMs` old. */
+  protected isFresh(session: SessionHandle, maxAgeMs: number): boolean {
+    const authenticatedAt = session.authenticatedAt;
+    return authenticatedAt !== null && this.runtime.now() - authenticatedAt.getTime() <= maxAgeMs;
+  }
+
+  private sessionOf(context: ExecutionContext): RequestSession {
+    const session = requestSessionOf(context.switchToHttp().getRequest<IncomingMessage>());
+    if (session === undefined) {
+      throw new Error('SessionGuard needs SessionModule imported in the application module');
+    }
+    return session;
+  }
+}

@@ -1,0 +1,95 @@
+import {
+  Inject,
+  Module,
+  RequestMethod,
+  type MiddlewareConsumer,
+  type NestModule,
+  type OnApplicationShutdown,
+} from '@nestjs/common';
+import { APP_INTERCEPTOR } from '@nestjs/core';
+import { AsyncLocalStorage } from 'node:async_hooks';
+import {
+  SESSION_CLOCK,
+  SESSION_OPTIONS,
+  SESSION_RUNTIME,
+  type SessionRuntime,
+} from './core/session-runtime.js';
+import type { SessionModuleOptions } from './interfaces/session-module-options.interface.js';
+import { SessionStore } from './interfaces/session-store.interface.js';
+import {
+  resolveSessionOptions,
+  type ResolvedSessionOptions,
+} from './options/resolve-session-options.js';
+import { ConfigurableSessionModule, SESSION_MODULE_OPTIONS } from './session.module-definition.js';
+import { SessionGuard } from './session.guard.js';
+import { SessionInterceptor } from './session.interceptor.js';
+import { SessionMiddleware } from './session.middleware.js';
+import { SessionService } from './session.service.js';
+import { MemoryStore } from './stores/memory-session.store.js';
+
+/**
+ * Server-side sessions for the whole application: import once in the root module.
+ *
+ * @example
+ * ```ts
+ * @Module({
+ *   imports: [SessionModule.forRoot({ secret: process.env.SESSION_SECRET!, global: true })],
+ * })
+ * export class AppModule {}
+ * ```
+ * `forRootAsync({ imports, inject, useFactory | useClass | useExisting })` takes the options
+ * from configuration.
+ */
+@Module({
+  providers: [
+    {
+      provide: SESSION_OPTIONS,
+      inject: [SESSION_MODULE_OPTIONS],
+      useFactory: (options: SessionModuleOptions) => resolveSessionOptions(options),
+    },
+    { provide: SESSION_CLOCK, useValue: Date.now },
+    {
+      provide: SessionStore,
+      inject: [SESSION_MODULE_OPTIONS, SESSION_OPTIONS, SESSION_CLOCK],
+      useFactory: (
+        options: SessionModuleOptions,
+        resolved: ResolvedSessionOptions,
+        now: () => number,
+      ) => options.store ?? new MemoryStore({ maxSessions: resolved.maxSessions, now }),
+    },
+    {
+      provide: SESSION_RUNTIME,
+      inject: [SESSION_OPTIONS, SessionStore, SESSION_CLOCK],
+      useFactory: (
+        options: ResolvedSessionOptions,
+        store: SessionStore,
+        now: () => number,
+      ): SessionRuntime => ({
+        options,
+        store,
+        now,
+        context: new AsyncLocalStorage(),
+      }),
+    },
+    { provide: APP_INTERCEPTOR, useClass: SessionInterceptor },
+    SessionGuard,
+    SessionService,
+  ],
+  exports: [SessionService, SessionGuard, SessionStore, SESSION_RUNTIME],
+})
+export class SessionModule
+  extends ConfigurableSessionModule
+  implements NestModule, OnApplicationShutdown
+{
+  constructor(@Inject(SessionStore) private readonly store: SessionStore) {
+    super();
+  }
+
+  configure(consumer: MiddlewareConsumer): void {
+    consumer.apply(SessionMiddleware).forRoutes({ path: '{*path}', method: RequestMethod.ALL });
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    await this.store.close?.();
+  }
+}

@@ -1,0 +1,95 @@
+import { Inject, Injectable } from '@nestjs/common';
+import type { RequestSession } from './core/request-session.js';
+import type { SessionHandle } from './core/session-handle.js';
+import { SESSION_RUNTIME, type SessionRuntime } from './core/session-runtime.js';
+import { failClosed, NoSessionContextError } from './core/session.errors.js';
+import type { SessionData } from './interfaces/session-data.interface.js';
+
+/** A session as listed for its user: public facts only, never a token. */
+export interface SessionInfo {
+  /** Public id, for `revoke()`. */
+  id: string;
+  createdAt: Date;
+  lastSeenAt: Date;
+  /** User agent of the client that logged in, truncated; `null` when it sent none. */
+  userAgent: string | null;
+}
+
+/** Options of `revokeAllForUser`. */
+export interface RevokeAllOptions {
+  /** Public id of a session to keep (usually the caller's own). */
+  except?: string;
+}
+
+/**
+ * Sessions from any provider, without request scope: the current request's session is found
+ * through async context.
+ *
+ * @example
+ * ```ts
+ * @Post('login')
+ * async login(@Body() body: LoginDto) {
+ *   const user = await this.users.verify(body.username, body.password);
+ *   await this.sessions.login(user.id, { roles: user.roles });
+ * }
+ * ```
+ */
+@Injectable()
+export class SessionService {
+  constructor(@Inject(SESSION_RUNTIME) private readonly runtime: SessionRuntime) {}
+
+  /** The current request's session, loaded. */
+  async current(): Promise<SessionHandle> {
+    const session = this.requestSession('current');
+    await session.load();
+    return session;
+  }
+
+  /**
+   * Logs `userId` in. Always issues a new session token and deletes the old session (a token
+   * planted before login is worthless after it); anonymous data survives only for the
+   * `keepOnLogin` keys. Sets `authenticatedAt`.
+   */
+  async login(userId: string, data?: Partial<SessionData>): Promise<SessionHandle> {
+    const session = this.requestSession('login');
+    await session.login(userId, data);
+    return session;
+  }
+
+  /** Ends the current session: deleted from the store now, cookie cleared on the response. */
+  async logout(): Promise<void> {
+    await this.requestSession('logout').destroy();
+  }
+
+  /** The user's live sessions, oldest first. */
+  async listForUser(userId: string): Promise<SessionInfo[]> {
+    const records = await failClosed(this.runtime.store.listByUser(userId));
+    return records.map((record) => ({
+      id: record.id,
+      createdAt: new Date(record.createdAt),
+      lastSeenAt: new Date(record.lastSeenAt),
+      userAgent: record.userAgent,
+    }));
+  }
+
+  /** Ends the session with this public id, wherever it is used. */
+  async revoke(sessionId: string): Promise<void> {
+    await failClosed(this.runtime.store.destroy(sessionId));
+  }
+
+  /** Ends every session of the user but `except`; returns how many were ended. */
+  async revokeAllForUser(userId: string, options: RevokeAllOptions = {}): Promise<number> {
+    const records = await failClosed(this.runtime.store.listByUser(userId));
+    const doomed = records.filter((record) => record.id !== options.except);
+    await failClosed(Promise.all(doomed.map((record) => this.runtime.store.destroy(record.id))));
+    return doomed.length;
+  }
+
+  private requestSession(method: string): RequestSession {
+    const session = this.runtime.context.getStore();
+    if (session === undefined) {
+      throw new NoSessionContextError(method);
+    }
+    return session;
+  }
+}

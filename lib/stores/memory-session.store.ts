@@ -1,0 +1,158 @@
+import type {
+  SessionDelta,
+  SessionRecord,
+  SessionStore,
+  SessionTouch,
+} from '../interfaces/session-store.interface.js';
+
+/** Options of `MemoryStore`. */
+export interface MemoryStoreOptions {
+  /** Most sessions kept; the least recently used is evicted beyond it. Default 100 000. */
+  maxSessions?: number;
+  /** How often expired sessions are swept, in ms. Default 60 000. */
+  sweepIntervalMs?: number;
+  /** Clock, for tests. Default `Date.now`. */
+  now?: () => number;
+}
+
+/**
+ * A bounded, expiring in-process store: the default. Sessions live in one process, so use it
+ * for development, tests and single-instance apps; use `RedisStore` behind a load balancer.
+ *
+ * Every operation is O(1): a `Map` in least-recently-used order, expiry checked on read, and a
+ * periodic sweep that stops at the first live session. It keeps copies, so a handler cannot
+ * change stored state by reference.
+ */
+export class MemoryStore implements SessionStore {
+  private readonly sessions = new Map<string, SessionRecord>();
+  private readonly idsByUser = new Map<string, Set<string>>();
+  private readonly maxSessions: number;
+  private readonly now: () => number;
+  private readonly sweepTimer: NodeJS.Timeout;
+
+  constructor(options: MemoryStoreOptions = {}) {
+    this.maxSessions = options.maxSessions ?? 100_000;
+    this.now = options.now ?? Date.now;
+    this.sweepTimer = setInterval(() => this.sweepExpired(), options.sweepIntervalMs ?? 60_000);
+    this.sweepTimer.unref();
+  }
+
+  /** Number of sessions held, expired ones not yet swept included. */
+  get size(): number {
+    return this.sessions.size;
+  }
+
+  async get(id: string): Promise<SessionRecord | null> {
+    const record = this.sessions.get(id);
+    if (record === undefined) {
+      return null;
+    }
+    if (record.expiresAt <= this.now()) {
+      this.remove(record);
+      return null;
+    }
+    // Re-insert to move the session to the most recently used end.
+    this.sessions.delete(id);
+    this.sessions.set(id, record);
+    return copyOf(record);
+  }
+
+  async set(record: SessionRecord): Promise<void> {
+    const previous = this.sessions.get(record.id);
+    if (previous !== undefined) {
+      this.remove(previous);
+    }
+    this.insert(copyOf(record));
+  }
+
+  async update(id: string, delta: SessionDelta, touch: SessionTouch): Promise<void> {
+    const record = this.sessions.get(id);
+    if (record === undefined) {
+      return;
+    }
+    const data = { ...record.data, ...delta.set };
+    for (const key of delta.deleted) {
+      delete data[key];
+    }
+    this.sessions.set(id, { ...record, ...touch, data });
+  }
+
+  async touch(id: string, touch: SessionTouch): Promise<void> {
+    const record = this.sessions.get(id);
+    if (record !== undefined) {
+      this.sessions.set(id, { ...record, ...touch });
+    }
+  }
+
+  async destroy(id: string): Promise<void> {
+    const record = this.sessions.get(id);
+    if (record !== undefined) {
+      this.remove(record);
+    }
+  }
+
+  async listByUser(userId: string): Promise<SessionRecord[]> {
+    const now = this.now();
+    const live: SessionRecord[] = [];
+    for (const id of this.idsByUser.get(userId) ?? []) {
+      const record = this.sessions.get(id);
+      if (record !== undefined && record.expiresAt <= now) {
+        this.remove(record);
+      } else if (record !== undefined) {
+        live.push(copyOf(record));
+      }
+    }
+    return live.sort((a, b) => a.createdAt - b.createdAt);
+  }
+
+  close(): void {
+    clearInterval(this.sweepTimer);
+  }
+
+  /**
+   * Deletes expired sessions from the least recently used end, stopping at the first live one:
+   * sessions behind it were used more recently. Expired sessions further in are caught on read.
+   */
+  sweepExpired(): void {
+    const now = this.now();
+    for (const record of this.sessions.values()) {
+      if (record.expiresAt > now) {
+        return;
+      }
+      this.remove(record);
+    }
+  }
+
+  private insert(record: SessionRecord): void {
+    if (this.sessions.size >= this.maxSessions) {
+      const leastRecentlyUsed = this.sessions.values().next().value;
+      if (leastRecentlyUsed !== undefined) {
+        this.remove(leastRecentlyUsed);
+      }
+    }
+    this.sessions.set(record.id, record);
+    if (record.userId !== null) {
+      let ids = this.idsByUser.get(record.userId);
+      if (ids === undefined) {
+        ids = new Set();
+        this.idsByUser.set(record.userId, ids);
+      }
+      ids.add(record.id);
+    }
+  }
+
+  private remove(record: SessionRecord): void {
+    this.sessions.delete(record.id);
+    if (record.userId !== null) {
+      const ids = this.idsByUser.get(record.userId);
+      ids?.delete(record.id);
+      if (ids?.size === 0) {
+        this.idsByUser.delete(record.userId);
+      }
+    }
+  }
+}
+
+function copyOf(record: SessionRecord): SessionRecord {
+  return { ...record, data: { ...record.data } };
+}

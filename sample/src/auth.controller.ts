@@ -1,0 +1,81 @@
+import {
+  Body,
+  Controller,
+  Delete,
+  ForbiddenException,
+  Get,
+  HttpCode,
+  Param,
+  Post,
+  UnauthorizedException,
+} from '@nestjs/common';
+import { Public, Roles, Session, SessionHandle, SessionService } from 'nest-secure-session';
+import { UsersService } from './users.service.js';
+
+interface Credentials {
+  username?: unknown;
+  password?: unknown;
+}
+
+@Controller()
+export class AuthController {
+  constructor(
+    private readonly sessions: SessionService,
+    private readonly users: UsersService,
+  ) {}
+
+  @Public()
+  @Post('auth/login')
+  @HttpCode(200)
+  async login(@Body() body: Credentials = {}) {
+    const user = this.users.verify(body.username, body.password);
+    if (user === null) {
+      throw new UnauthorizedException('Wrong username or password');
+    }
+    await this.sessions.login(user.id, { roles: user.roles });
+    return { userId: user.id, roles: user.roles };
+  }
+
+  @Public()
+  @Post('auth/logout')
+  @HttpCode(200)
+  async logout() {
+    await this.sessions.logout();
+    return { loggedOut: true };
+  }
+
+  @Get('me')
+  me(@Session() session: SessionHandle) {
+    return { userId: session.userId, roles: session.get('roles') ?? [] };
+  }
+
+  @Get('admin')
+  @Roles('admin')
+  admin(@Session() session: SessionHandle) {
+    return { userId: session.userId, admin: true };
+  }
+
+  @Get('auth/sessions')
+  async list(@Session() session: SessionHandle) {
+    const sessions = await this.sessions.listForUser(session.userId as string);
+    return sessions.map((info) => ({ ...info, current: info.id === session.id }));
+  }
+
+  @Delete('auth/sessions/:id')
+  async revoke(@Session() session: SessionHandle, @Param('id') id: string) {
+    const own = await this.sessions.listForUser(session.userId as string);
+    if (!own.some((info) => info.id === id)) {
+      throw new ForbiddenException('No such session among yours');
+    }
+    await this.sessions.revoke(id);
+    return { revoked: id };
+  }
+
+  @Post('auth/logout-all')
+  @HttpCode(200)
+  async logoutAll(@Session() session: SessionHandle) {
+    const revoked = await this.sessions.revokeAllForUser(session.userId as string);
+    await this.sessions.logout();
+    return { revoked };
+  }
+}
