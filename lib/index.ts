@@ -2,6 +2,7 @@ export { SessionHandle } from './core/session-handle.js';
 export {
   NoSessionContextError,
   SessionDataTooLargeError,
+  SessionLimitExceededError,
   SessionStoreUnavailableError,
 } from './core/session.errors.js';
 export * from './decorators/index.js';

@@ -79,10 +79,7 @@ export class SessionService {
 
   /** Ends every session of the user but `except`; returns how many were ended. */
   async revokeAllForUser(userId: string, options: RevokeAllOptions = {}): Promise<number> {
-    const records = await failClosed(this.runtime.store.listByUser(userId));
-    const doomed = records.filter((record) => record.id !== options.except);
-    await failClosed(Promise.all(doomed.map((record) => this.runtime.store.destroy(record.id))));
-    return doomed.length;
+    return failClosed(this.runtime.store.destroyByUser(userId, options.except));
   }
 
   private requestSession(method: string): RequestSession {

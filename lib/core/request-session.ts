@@ -79,7 +79,7 @@ export class RequestSession extends SessionHandle {
     for (const key of Object.keys(this.loadedRecord()?.data ?? {})) {
       snapshot[key] = this.get(key as keyof SessionData);
     }
-    return Object.freeze(snapshot);
+    return Object.freeze(snapshot) as Readonly<Partial<SessionData>>;
   }
 
   get createdAt(): Date {
@@ -208,7 +208,9 @@ export class RequestSession extends SessionHandle {
       if (!this.persisted) {
         if (record.userId !== null || Object.keys(record.data).length > 0) {
           Object.assign(record, touch);
-          await failClosed(store.set(record, ttlMs));
+          await failClosed(
+            store.set(record, ttlMs, record.userId === null ? undefined : options.sessionLimit),
+          );
           this.persisted = true;
           this.cookieIntent = 'issue';
         }

@@ -1,4 +1,9 @@
-import { HttpStatus, PayloadTooLargeException, ServiceUnavailableException } from '@nestjs/common';
+import {
+  ConflictException,
+  HttpStatus,
+  PayloadTooLargeException,
+  ServiceUnavailableException,
+} from '@nestjs/common';
 
 /** `session.set()` would make the session data larger than `maxDataSize`. Answers `413`. */
 export class SessionDataTooLargeError extends PayloadTooLargeException {
@@ -42,6 +47,23 @@ export async function failClosed<T>(operation: Promise<T>): Promise<T> {
   try {
     return await operation;
   } catch (error) {
-    throw new SessionStoreUnavailableError(error);
+    throw error instanceof SessionLimitExceededError
+      ? error
+      : new SessionStoreUnavailableError(error);
+  }
+}
+
+/**
+ * A login was refused because the user already holds `maxSessionsPerUser` sessions and the
+ * policy is `'refuse'`. Answers `409`. Stores reject `set()` with it.
+ */
+export class SessionLimitExceededError extends ConflictException {
+  constructor(limit: number) {
+    super({
+      statusCode: HttpStatus.CONFLICT,
+      error: 'Session Limit Exceeded',
+      message: `This account already has ${limit} active session(s); log out of one to log in here`,
+    });
+    this.name = 'SessionLimitExceededError';
   }
 }

@@ -1,4 +1,4 @@
-import type { SessionStore } from './session-store.interface.js';
+import type { SessionLimitPolicy, SessionStore } from './session-store.interface.js';
 
 /** A duration: a number of milliseconds, or a string such as `'500ms'`, `'30s'`, `'30m'`, `'12h'`, `'7d'`. */
 export type Duration = number | string;
@@ -68,6 +68,10 @@ export interface SessionModuleOptions {
   maxDataSize?: number;
   /** Capacity of the default `MemoryStore`. Default 100 000 sessions. */
   maxSessions?: number;
+  /** Most concurrent sessions per user; enforced atomically by the store at login. Default: no limit. */
+  maxSessionsPerUser?: number;
+  /** What a login beyond `maxSessionsPerUser` does. Default `'evict-oldest'`. */
+  sessionLimitPolicy?: SessionLimitPolicy;
 }
 
 /** Extra `forRoot()` flags, outside the options object the factory produces. */

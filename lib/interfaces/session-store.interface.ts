@@ -42,6 +42,21 @@ export interface SessionTouch {
   expiresAt: number;
 }
 
+/** What to do when a login would give a user more than `maxSessionsPerUser` sessions. */
+export type SessionLimitPolicy = 'evict-oldest' | 'refuse';
+
+/** Per-write limits the library passes to `SessionStore.set` for authenticated sessions. */
+export interface SessionWriteOptions {
+  /** Most live sessions one user may hold, this one included. */
+  maxSessionsPerUser?: number;
+  /**
+   * `'evict-oldest'` (default): destroy the user's oldest sessions to make room.
+   * `'refuse'`: reject with `SessionLimitExceededError` and store nothing.
+   * Either way the check and the write are one atomic step: concurrent logins cannot exceed it.
+   */
+  limitPolicy?: SessionLimitPolicy;
+}
+
 /**
  * The contract every session store implements. All times are ms since the epoch; `ttlMs` is
  * always `expiresAt - now` and a store must not keep the session longer than that.
@@ -61,8 +76,11 @@ export interface SessionTouch {
 export interface SessionStore {
   /** The live session with this id, or `null` when unknown or expired. */
   get(id: string): Promise<SessionRecord | null>;
-  /** Stores a new session, or replaces one whole. Indexes it under its `userId`, if any. */
-  set(record: SessionRecord, ttlMs: number): Promise<void>;
+  /**
+   * Stores a new session, or replaces one whole. Indexes it under its `userId`, if any, and
+   * enforces `options.maxSessionsPerUser` atomically with the write.
+   */
+  set(record: SessionRecord, ttlMs: number, options?: SessionWriteOptions): Promise<void>;
   /**
    * Applies a delta to an existing session and moves its expiry to `touch.expiresAt`. Keys not
    * named in the delta are left as they are. Does nothing when the session no longer exists
@@ -75,6 +93,8 @@ export interface SessionStore {
   destroy(id: string): Promise<void>;
   /** Live sessions of a user, oldest first. Drops index entries of sessions that have expired. */
   listByUser(userId: string): Promise<SessionRecord[]>;
+  /** Deletes every session of a user except `exceptId`; resolves to how many were deleted. */
+  destroyByUser(userId: string, exceptId?: string): Promise<number>;
   /** Releases timers and connections the store owns. Called on application shutdown. */
   close?(): Promise<void> | void;
 }

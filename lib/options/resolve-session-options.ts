@@ -4,6 +4,7 @@ import type {
   SessionCookieOptions,
   SessionModuleOptions,
 } from '../interfaces/session-module-options.interface.js';
+import type { SessionWriteOptions } from '../interfaces/session-store.interface.js';
 import { toMilliseconds } from './duration.js';
 import { SessionOptionsError } from './session-options.error.js';
 import { CookieOptionsSchema, SessionOptionsSchema } from './session-options.schema.js';
@@ -19,6 +20,8 @@ export interface ResolvedSessionOptions {
   readonly keepOnLogin: readonly string[];
   readonly maxDataSize: number;
   readonly maxSessions: number;
+  /** Passed to `SessionStore.set` for authenticated sessions. */
+  readonly sessionLimit: Readonly<SessionWriteOptions>;
   /** Token-signing keys, HKDF-derived from the secrets; the first signs. */
   readonly signingKeys: readonly Buffer[];
 }
@@ -197,6 +200,10 @@ export function resolveSessionOptions(options: SessionModuleOptions): ResolvedSe
     keepOnLogin: Object.freeze([...merged.keepOnLogin]),
     maxDataSize: merged.maxDataSize,
     maxSessions: merged.maxSessions,
+    sessionLimit: Object.freeze({
+      maxSessionsPerUser: options.maxSessionsPerUser,
+      limitPolicy: options.sessionLimitPolicy ?? 'evict-oldest',
+    }),
     signingKeys: Object.freeze(secrets.map((secret) => deriveKey(secret, 'token-signing'))),
   });
 }

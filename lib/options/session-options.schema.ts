@@ -79,4 +79,15 @@ export class SessionOptionsSchema {
   @IsInt()
   @Min(1, { message: 'maxSessions must be at least 1' })
   maxSessions?: number;
+
+  @IsOptional()
+  @IsInt()
+  @Min(1, { message: 'maxSessionsPerUser must be at least 1' })
+  maxSessionsPerUser?: number;
+
+  @IsOptional()
+  @IsIn(['evict-oldest', 'refuse'], {
+    message: "sessionLimitPolicy must be 'evict-oldest' or 'refuse'",
+  })
+  sessionLimitPolicy?: string;
 }

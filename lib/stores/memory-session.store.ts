@@ -1,8 +1,10 @@
+import { SessionLimitExceededError } from '../core/session.errors.js';
 import type {
   SessionDelta,
   SessionRecord,
   SessionStore,
   SessionTouch,
+  SessionWriteOptions,
 } from '../interfaces/session-store.interface.js';
 
 /** Options of `MemoryStore`. */
@@ -57,10 +59,25 @@ export class MemoryStore implements SessionStore {
     return copyOf(record);
   }
 
-  async set(record: SessionRecord): Promise<void> {
+  async set(
+    record: SessionRecord,
+    _ttlMs: number,
+    options: SessionWriteOptions = {},
+  ): Promise<void> {
     const previous = this.sessions.get(record.id);
     if (previous !== undefined) {
       this.remove(previous);
+    }
+    const limit = options.maxSessionsPerUser;
+    if (record.userId !== null && limit !== undefined) {
+      // Single-threaded: the check and the insert below cannot interleave with another login.
+      const others = await this.listByUser(record.userId);
+      if (others.length >= limit && options.limitPolicy === 'refuse') {
+        throw new SessionLimitExceededError(limit);
+      }
+      for (const oldest of others.slice(0, Math.max(0, others.length - limit + 1))) {
+        this.remove(oldest);
+      }
     }
     this.insert(copyOf(record));
   }
@@ -103,6 +120,18 @@ export class MemoryStore implements SessionStore {
       }
     }
     return live.sort((a, b) => a.createdAt - b.createdAt);
+  }
+
+  async destroyByUser(userId: string, exceptId?: string): Promise<number> {
+    let destroyed = 0;
+    for (const id of [...(this.idsByUser.get(userId) ?? [])]) {
+      const record = this.sessions.get(id);
+      if (record !== undefined && id !== exceptId) {
+        this.remove(record);
+        destroyed++;
+      }
+    }
+    return destroyed;
   }
 
   close(): void {
