@@ -6,3 +6,5 @@ export const ROLES_KEY = 'SESSION:ROLES';
 export const FRESH_SESSION_KEY = 'SESSION:FRESH';
 /** Metadata key set on handlers that take `@Session()`: the session is loaded before they run. */
 export const SESSION_PARAM_KEY = 'SESSION:PARAM';
+/** Metadata key of `@SkipCsrf()`. */
+export const SKIP_CSRF_KEY = 'SESSION:SKIP_CSRF';

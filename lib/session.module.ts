@@ -6,7 +6,8 @@ import {
   type NestModule,
   type OnApplicationShutdown,
 } from '@nestjs/common';
-import { APP_INTERCEPTOR } from '@nestjs/core';
+import { APP_GUARD, APP_INTERCEPTOR } from '@nestjs/core';
+import { CsrfGuard } from './csrf/csrf.guard.js';
 import { AsyncLocalStorage } from 'node:async_hooks';
 import {
   SESSION_CLOCK,
@@ -55,7 +56,9 @@ import { MemoryStore } from './stores/memory-session.store.js';
         options: SessionModuleOptions,
         resolved: ResolvedSessionOptions,
         now: () => number,
-      ) => options.store ?? new MemoryStore({ maxSessions: resolved.maxSessions, now }),
+      ): SessionStore =>
+        (options.store === 'cookie' ? options.revocationStore : options.store) ??
+        new MemoryStore({ maxSessions: resolved.maxSessions, now }),
     },
     {
       provide: SESSION_RUNTIME,
@@ -72,6 +75,7 @@ import { MemoryStore } from './stores/memory-session.store.js';
       }),
     },
     { provide: APP_INTERCEPTOR, useClass: SessionInterceptor },
+    { provide: APP_GUARD, useClass: CsrfGuard },
     SessionGuard,
     SessionService,
   ],

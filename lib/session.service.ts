@@ -1,5 +1,5 @@
 import { Inject, Injectable } from '@nestjs/common';
-import type { RequestSession } from './core/request-session.js';
+import type { LoginOptions, RequestSession } from './core/request-session.js';
 import type { SessionHandle } from './core/session-handle.js';
 import { SESSION_RUNTIME, type SessionRuntime } from './core/session-runtime.js';
 import { failClosed, NoSessionContextError } from './core/session.errors.js';
@@ -50,10 +50,19 @@ export class SessionService {
    * planted before login is worthless after it); anonymous data survives only for the
    * `keepOnLogin` keys. Sets `authenticatedAt`.
    */
-  async login(userId: string, data?: Partial<SessionData>): Promise<SessionHandle> {
+  async login(
+    userId: string,
+    data?: Partial<SessionData>,
+    options?: LoginOptions,
+  ): Promise<SessionHandle> {
     const session = this.requestSession('login');
-    await session.login(userId, data);
+    await session.login(userId, data, options);
     return session;
+  }
+
+  /** The current session's CSRF token (see `SessionHandle.csrfToken`). */
+  async csrfToken(): Promise<string> {
+    return (await this.current()).csrfToken;
   }
 
   /** Ends the current session: deleted from the store now, cookie cleared on the response. */
@@ -61,8 +70,16 @@ export class SessionService {
     await this.requestSession('logout').destroy();
   }
 
-  /** The user's live sessions, oldest first. */
+  /**
+   * The user's live sessions, oldest first. Needs a server-side store: stateless sessions
+   * (`store: 'cookie'`) are not listed anywhere, so this throws in that mode.
+   */
   async listForUser(userId: string): Promise<SessionInfo[]> {
+    if (this.runtime.options.stateless) {
+      throw new Error(
+        "listForUser() needs a server-side store; with store: 'cookie' sessions are not listed anywhere",
+      );
+    }
     const records = await failClosed(this.runtime.store.listByUser(userId));
     return records.map((record) => ({
       id: record.id,
@@ -74,11 +91,24 @@ export class SessionService {
 
   /** Ends the session with this public id, wherever it is used. */
   async revoke(sessionId: string): Promise<void> {
+    if (this.runtime.options.stateless) {
+      throw new Error(
+        "revoke(id) needs a server-side store; with store: 'cookie' use logout() or revokeAllForUser()",
+      );
+    }
     await failClosed(this.runtime.store.destroy(sessionId));
   }
 
-  /** Ends every session of the user but `except`; returns how many were ended. */
+  /**
+   * Ends every session of the user but `except`; returns how many were ended. In stateless
+   * mode every session of the user created until now ends (including the caller's; `except` is
+   * not possible there) and the count is unknown (`-1`).
+   */
   async revokeAllForUser(userId: string, options: RevokeAllOptions = {}): Promise<number> {
+    if (this.runtime.options.stateless) {
+      await this.requestSession('revokeAllForUser').revokeStatelessSessionsOf(userId);
+      return -1;
+    }
     return failClosed(this.runtime.store.destroyByUser(userId, options.except));
   }
 

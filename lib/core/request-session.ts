@@ -1,10 +1,15 @@
+import { hkdfSync } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import {
+  MAX_COOKIE_HEADER_BYTES,
   readSessionCookie,
   serializeClearingCookie,
   serializeSessionCookie,
   writeSessionCookie,
 } from '../cookie/session-cookie.js';
+import { csrfTokenFor } from '../csrf/csrf-token.js';
+import type { DerivedKey } from '../crypto/keyring.js';
+import { open, seal, sealedKeyId } from '../crypto/sealed-box.js';
 import {
   generateToken,
   sessionIdOf,
@@ -12,17 +17,31 @@ import {
   verifySignedToken,
 } from '../crypto/session-token.js';
 import type { SessionData } from '../interfaces/session-data.interface.js';
+import type { SessionTransport } from '../interfaces/session-module-options.interface.js';
 import type { SessionRecord, SessionTouch } from '../interfaces/session-store.interface.js';
 import { assertDataKey, decodeValue, encodedSize, encodeValue } from './session-data.codec.js';
 import { SessionHandle } from './session-handle.js';
 import type { SessionRuntime } from './session-runtime.js';
-import { failClosed, SessionDataTooLargeError } from './session.errors.js';
+import {
+  failClosed,
+  SessionCookieTooLargeError,
+  SessionDataTooLargeError,
+} from './session.errors.js';
 
 const MAX_USER_AGENT_LENGTH = 256;
 const MAX_USER_ID_LENGTH = 256;
+const BEARER = /^Bearer ([A-Za-z0-9._-]{1,4096})$/i;
+/** Prefix of the revocation entry that ends every stateless session of a user created before it. */
+const USER_NOT_BEFORE_PREFIX = 'not-before:';
 
 /** What the response must say about the session cookie. */
 type CookieIntent = 'none' | 'issue' | 'clear';
+
+/** How `login()` hands the new session to the client. */
+export interface LoginOptions {
+  /** `'cookie'` (default) sets the session cookie; `'header'` sets none: read `bearerToken`. */
+  transport?: SessionTransport;
+}
 
 /**
  * One request's view of its session: loaded lazily, changed in memory, committed once before
@@ -31,14 +50,19 @@ type CookieIntent = 'none' | 'issue' | 'clear';
 export class RequestSession extends SessionHandle {
   private loading: Promise<void> | null = null;
   private loaded = false;
-  /** Working copy of the session; `null` while the visitor has none. */
+  /** Working copy of the session; `null` while the visitor has none. Data in stored form. */
   private record: SessionRecord | null = null;
   private token: string | null = null;
   /** Whether `record.id` exists in the store (false for a new or regenerated session). */
   private persisted = false;
-  /** Data keys changed since load: new encoded value, or `null` when deleted. */
+  /** Whether the session was presented by this request (rather than created by it). */
+  private presented = false;
+  private transport: SessionTransport = 'cookie';
+  /** Data keys changed since load: new stored value, or `null` when deleted. */
   private readonly changes = new Map<string, string | null>();
   private readonly decoded = new Map<string, unknown>();
+  /** Per-session data-encryption keys, by key id (encryption at rest). */
+  private readonly dataKeys = new Map<string, DerivedKey>();
   /** Ids this request moved away from (regenerate, login): deleted at commit. */
   private obsoleteIds: string[] = [];
   private cookieIntent: CookieIntent = 'none';
@@ -54,12 +78,27 @@ export class RequestSession extends SessionHandle {
 
   /** Loads the session once; later calls share the first load. Rejects with `503` on store failure. */
   load(): Promise<void> {
-    this.loading ??= this.readFromStore();
+    this.loading ??= this.runtime.options.stateless
+      ? this.readSealedCookie()
+      : this.readFromStore();
     return this.loading;
   }
 
   get isLoaded(): boolean {
     return this.loaded;
+  }
+
+  /** Whether the session travels in the `Authorization` header (no ambient credentials). */
+  usesHeaderTransport(): boolean {
+    return (
+      this.transport === 'header' ||
+      (this.runtime.options.transports.header && this.request.headers.authorization !== undefined)
+    );
+  }
+
+  /** Whether the request presented a live session (as opposed to having none, or a new one). */
+  hasStoredSession(): boolean {
+    return this.presented && this.record !== null;
   }
 
   get id(): string {
@@ -95,13 +134,25 @@ export class RequestSession extends SessionHandle {
     return authenticatedAt === null ? null : new Date(authenticatedAt);
   }
 
+  get csrfToken(): string {
+    return csrfTokenFor(this.id, this.runtime.options.keys.csrf);
+  }
+
+  get bearerToken(): string | null {
+    if (this.transport !== 'header' || this.token === null) {
+      return null;
+    }
+    return signToken(this.token, this.runtime.options.signingKeys[0]);
+  }
+
   get<K extends keyof SessionData>(key: K): SessionData[K] | undefined {
-    const encoded = this.loadedRecord()?.data[key as string];
-    if (encoded === undefined || !Object.hasOwn(this.record?.data ?? {}, key)) {
+    const data = this.loadedRecord()?.data;
+    if (data === undefined || !Object.hasOwn(data, key)) {
       return undefined;
     }
     if (!this.decoded.has(key as string)) {
-      this.decoded.set(key as string, decodeValue(encoded));
+      const plain = this.plainForm(key as string, data[key as string]);
+      this.decoded.set(key as string, plain === null ? undefined : decodeValue(plain));
     }
     return this.decoded.get(key as string) as SessionData[K];
   }
@@ -112,20 +163,20 @@ export class RequestSession extends SessionHandle {
       this.delete(key);
       return;
     }
-    const encoded = encodeValue(key, value);
     const record = this.ensureRecord();
+    const stored = this.storedForm(key, encodeValue(key, value));
     const previous = Object.hasOwn(record.data, key) ? record.data[key] : undefined;
     const size =
       this.currentDataSize() -
       (previous === undefined ? 0 : Buffer.byteLength(key) + Buffer.byteLength(previous)) +
       Buffer.byteLength(key) +
-      Buffer.byteLength(encoded);
+      Buffer.byteLength(stored);
     if (size > this.runtime.options.maxDataSize) {
       throw new SessionDataTooLargeError(key, size, this.runtime.options.maxDataSize);
     }
-    record.data[key] = encoded;
+    record.data[key] = stored;
     this.dataSize = size;
-    this.changes.set(key, encoded);
+    this.changes.set(key, stored);
     this.decoded.delete(key);
   }
 
@@ -145,28 +196,34 @@ export class RequestSession extends SessionHandle {
   async regenerate(): Promise<void> {
     await this.load();
     const record = this.ensureRecord();
-    this.moveTo({ ...record, data: { ...record.data } });
+    this.moveTo(record, this.plainData(Object.keys(record.data)));
   }
 
   /**
    * Starts an authenticated session for `userId` under a new token (fixation defence): the old
    * session is deleted at commit and only `keepOnLogin` keys of its data carry over.
    */
-  async login(userId: string, data: Partial<SessionData> = {}): Promise<void> {
+  async login(
+    userId: string,
+    data: Partial<SessionData> = {},
+    options: LoginOptions = {},
+  ): Promise<void> {
     if (typeof userId !== 'string' || userId.length === 0 || userId.length > MAX_USER_ID_LENGTH) {
       throw new TypeError(`login() needs a userId string of 1 to ${MAX_USER_ID_LENGTH} characters`);
     }
-    await this.load();
-    const kept: Record<string, string> = {};
-    for (const key of this.runtime.options.keepOnLogin) {
-      const encoded = this.record?.data[key];
-      if (encoded !== undefined && Object.hasOwn(this.record?.data ?? {}, key)) {
-        kept[key] = encoded;
-      }
+    const transport = options.transport ?? 'cookie';
+    if (!this.runtime.options.transports[transport]) {
+      throw new TypeError(
+        `login() with transport '${transport}' needs '${transport}' in the SessionModule transport option`,
+      );
     }
+    await this.load();
+    const kept = this.plainData(
+      this.runtime.options.keepOnLogin.filter((key) => Object.hasOwn(this.record?.data ?? {}, key)),
+    );
     const now = this.runtime.now();
-    this.moveTo({ ...this.newRecord(now), userId, authenticatedAt: now, data: kept });
-    this.dataSize = null;
+    this.transport = transport;
+    this.moveTo({ ...this.newRecord(now), userId, authenticatedAt: now }, kept);
     for (const [key, value] of Object.entries(data)) {
       this.set(key as keyof SessionData, value as SessionData[keyof SessionData]);
     }
@@ -174,16 +231,40 @@ export class RequestSession extends SessionHandle {
 
   async destroy(): Promise<void> {
     await this.load();
-    const ids = [...this.obsoleteIds, ...(this.persisted && this.record ? [this.record.id] : [])];
-    await failClosed(Promise.all(ids.map((id) => this.runtime.store.destroy(id))));
+    const { store, options } = this.runtime;
+    if (options.stateless) {
+      const ids = [...this.obsoleteIds, ...(this.presented && this.record ? [this.record.id] : [])];
+      await failClosed(
+        Promise.all(ids.map((id) => store.set(this.revocationOf(id), options.absoluteTimeoutMs))),
+      );
+    } else {
+      const ids = [...this.obsoleteIds, ...(this.persisted && this.record ? [this.record.id] : [])];
+      await failClosed(Promise.all(ids.map((id) => store.destroy(id))));
+    }
     this.record = null;
     this.token = null;
     this.persisted = false;
+    this.presented = false;
     this.obsoleteIds = [];
     this.changes.clear();
     this.decoded.clear();
+    this.dataKeys.clear();
     this.dataSize = null;
-    this.clearCookie();
+    if (this.transport === 'cookie') {
+      this.clearCookie();
+    }
+  }
+
+  /**
+   * Stateless mode: ends every session of `userId` created before now, everywhere, by a
+   * "not before" entry in the revocation store.
+   */
+  async revokeStatelessSessionsOf(userId: string): Promise<void> {
+    const now = this.runtime.now();
+    const marker = this.revocationOf(`${USER_NOT_BEFORE_PREFIX}${userId}`);
+    await failClosed(
+      this.runtime.store.set({ ...marker, createdAt: now }, this.runtime.options.absoluteTimeoutMs),
+    );
   }
 
   /**
@@ -196,14 +277,15 @@ export class RequestSession extends SessionHandle {
       return;
     }
     await this.loading;
+    if (this.runtime.options.stateless) {
+      await this.commitSealedCookie();
+      return;
+    }
     const { store, options } = this.runtime;
     const record = this.record;
     if (record !== null) {
       const now = this.runtime.now();
-      const touch: SessionTouch = {
-        lastSeenAt: now,
-        expiresAt: Math.min(now + options.idleTimeoutMs, record.absoluteExpiresAt),
-      };
+      const touch = this.touchAt(now, record);
       const ttlMs = Math.max(1, touch.expiresAt - now);
       if (!this.persisted) {
         if (record.userId !== null || Object.keys(record.data).length > 0) {
@@ -216,11 +298,11 @@ export class RequestSession extends SessionHandle {
         }
       } else if (this.changes.size > 0) {
         const delta = { set: {} as Record<string, string>, deleted: [] as string[] };
-        for (const [key, encoded] of this.changes) {
-          if (encoded === null) {
+        for (const [key, stored] of this.changes) {
+          if (stored === null) {
             delta.deleted.push(key);
           } else {
-            delta.set[key] = encoded;
+            delta.set[key] = stored;
           }
         }
         await failClosed(store.update(record.id, delta, touch, ttlMs));
@@ -235,44 +317,176 @@ export class RequestSession extends SessionHandle {
       await failClosed(Promise.all(this.obsoleteIds.map((id) => store.destroy(id))));
       this.obsoleteIds = [];
     }
-    if (this.cookieIntent === 'issue' && this.persisted && record !== null && this.token !== null) {
-      writeSessionCookie(this.response, options.cookie.name, this.issuedCookie(record, this.token));
+    if (
+      this.cookieIntent === 'issue' &&
+      this.transport === 'cookie' &&
+      this.persisted &&
+      record !== null &&
+      this.token !== null
+    ) {
+      writeSessionCookie(
+        this.response,
+        options.cookie.name,
+        this.issuedCookie(record, signToken(this.token, options.signingKeys[0])),
+      );
+    }
+  }
+
+  /** The signed token the request presented, from the header or the cookie; `null` if none. */
+  private presentedToken(): string | null {
+    const { options } = this.runtime;
+    const authorization = options.transports.header
+      ? this.request.headers.authorization
+      : undefined;
+    if (authorization !== undefined) {
+      this.transport = 'header';
+      return BEARER.exec(authorization)?.[1] ?? null;
+    }
+    if (!options.transports.cookie) {
+      return null;
+    }
+    const reading = readSessionCookie(this.request.headers.cookie, options.cookie.name);
+    if (reading.kind === 'invalid') {
+      this.clearCookie();
+    }
+    return reading.kind === 'value' ? reading.value : null;
+  }
+
+  /** Refuses what the request presented: no session, and the cookie (if that was it) cleared. */
+  private refusePresented(): void {
+    if (this.transport === 'cookie') {
+      this.clearCookie();
     }
   }
 
   private async readFromStore(): Promise<void> {
-    const { options, store } = this.runtime;
-    const reading = readSessionCookie(this.request.headers.cookie, options.cookie.name);
-    if (reading.kind === 'absent') {
-      this.loaded = true;
-      return;
-    }
-    const verified =
-      reading.kind === 'value' ? verifySignedToken(reading.value, options.signingKeys) : null;
-    if (verified === null) {
-      this.clearCookie();
-      this.loaded = true;
-      return;
-    }
-    const id = sessionIdOf(verified.token);
-    const record = await failClosed(store.get(id));
-    const now = this.runtime.now();
-    if (record === null || record.expiresAt <= now || record.absoluteExpiresAt <= now) {
-      if (record !== null) {
-        await failClosed(store.destroy(id));
+    try {
+      const signed = this.presentedToken();
+      if (signed === null) {
+        return;
       }
-      this.clearCookie();
+      const { options, store } = this.runtime;
+      const verified = verifySignedToken(signed, options.signingKeys);
+      if (verified === null) {
+        this.refusePresented();
+        return;
+      }
+      const id = sessionIdOf(verified.token);
+      const record = await failClosed(store.get(id));
+      if (record === null || this.isExpired(record)) {
+        if (record !== null) {
+          await failClosed(store.destroy(id));
+        }
+        this.refusePresented();
+        return;
+      }
+      this.record = record;
+      this.token = verified.token;
+      this.persisted = true;
+      this.presented = true;
+      if (verified.keyIndex > 0) {
+        // Signed by an older secret: re-sign with the current one on this response.
+        this.cookieIntent = 'issue';
+      }
+      this.resealStaleValues();
+    } finally {
       this.loaded = true;
+    }
+  }
+
+  private async readSealedCookie(): Promise<void> {
+    try {
+      const sealed = this.presentedToken();
+      if (sealed === null) {
+        return;
+      }
+      const { options, store } = this.runtime;
+      const key = options.keys.sealing.find(sealedKeyId(sealed) ?? '');
+      const json = key === undefined ? null : open(sealed, key, options.cookie.name);
+      const record = json === null ? null : parseSealedRecord(json);
+      if (record === null || this.isExpired(record)) {
+        this.refusePresented();
+        return;
+      }
+      const [revoked, notBefore] = await failClosed(
+        Promise.all([
+          store.get(record.id),
+          record.userId === null ? null : store.get(`${USER_NOT_BEFORE_PREFIX}${record.userId}`),
+        ]),
+      );
+      if (revoked !== null || (notBefore !== null && notBefore.createdAt > record.createdAt)) {
+        this.refusePresented();
+        return;
+      }
+      this.record = record;
+      this.persisted = true;
+      this.presented = true;
+      if (key !== options.keys.sealing.primary) {
+        this.cookieIntent = 'issue';
+      }
+    } finally {
+      this.loaded = true;
+    }
+  }
+
+  private async commitSealedCookie(): Promise<void> {
+    if (this.obsoleteIds.length > 0) {
+      // The sealed cookies this request moved away from stay valid until revoked.
+      const { store, options } = this.runtime;
+      await failClosed(
+        Promise.all(
+          this.obsoleteIds.map((id) => store.set(this.revocationOf(id), options.absoluteTimeoutMs)),
+        ),
+      );
+      this.obsoleteIds = [];
+    }
+    const record = this.record;
+    if (record === null || this.transport !== 'cookie') {
       return;
     }
-    this.record = record;
-    this.token = verified.token;
-    this.persisted = true;
-    if (verified.keyIndex > 0) {
-      // Signed by an older secret: re-sign with the current one on this response.
-      this.cookieIntent = 'issue';
+    const now = this.runtime.now();
+    const isNew = !this.persisted;
+    if (isNew && record.userId === null && Object.keys(record.data).length === 0) {
+      return;
     }
-    this.loaded = true;
+    if (
+      isNew ||
+      this.changes.size > 0 ||
+      this.cookieIntent === 'issue' ||
+      now - record.lastSeenAt >= this.runtime.options.touchAfterMs
+    ) {
+      Object.assign(record, this.touchAt(now, record));
+      const { cookie, keys } = this.runtime.options;
+      const setCookie = this.issuedCookie(
+        record,
+        seal(JSON.stringify(record), keys.sealing.primary, cookie.name),
+      );
+      if (Buffer.byteLength(setCookie) > MAX_COOKIE_HEADER_BYTES) {
+        throw new SessionCookieTooLargeError(Buffer.byteLength(setCookie), MAX_COOKIE_HEADER_BYTES);
+      }
+      writeSessionCookie(this.response, cookie.name, setCookie);
+      this.persisted = true;
+      this.changes.clear();
+    }
+  }
+
+  private isExpired(record: SessionRecord): boolean {
+    const now = this.runtime.now();
+    return record.expiresAt <= now || record.absoluteExpiresAt <= now;
+  }
+
+  private touchAt(now: number, record: SessionRecord): SessionTouch {
+    return {
+      lastSeenAt: now,
+      expiresAt: Math.min(now + this.runtime.options.idleTimeoutMs, record.absoluteExpiresAt),
+    };
+  }
+
+  /** A revocation entry: a minimal record whose presence in the store means "refused". */
+  private revocationOf(id: string): SessionRecord {
+    const now = this.runtime.now();
+    const expiresAt = now + this.runtime.options.absoluteTimeoutMs;
+    return { ...this.newRecord(now), id, userAgent: null, expiresAt, absoluteExpiresAt: expiresAt };
   }
 
   private loadedRecord(): SessionRecord | null {
@@ -289,8 +503,8 @@ export class RequestSession extends SessionHandle {
     if (record !== null) {
       return record;
     }
-    this.token = generateToken();
-    this.record = { ...this.newRecord(this.runtime.now()), id: sessionIdOf(this.token) };
+    this.useToken(generateToken());
+    this.record = { ...this.newRecord(this.runtime.now()), id: this.idOf(this.token as string) };
     this.persisted = false;
     return this.record;
   }
@@ -311,17 +525,104 @@ export class RequestSession extends SessionHandle {
     };
   }
 
-  /** Puts the session under a fresh token; the old id, if stored, is deleted at commit. */
-  private moveTo(record: SessionRecord): void {
-    if (this.persisted && this.record !== null) {
+  /** Stateless sessions have no token to protect: their id is random and public. */
+  private idOf(token: string): string {
+    return this.runtime.options.stateless ? token : sessionIdOf(token);
+  }
+
+  private useToken(token: string): void {
+    this.token = token;
+    this.dataKeys.clear();
+  }
+
+  /**
+   * Puts the session under a fresh token and id, with `plainData` sealed anew for it; the old
+   * id, if stored, is deleted at commit (or revoked, in stateless mode).
+   */
+  private moveTo(base: SessionRecord, plainData: Map<string, string>): void {
+    if (
+      this.persisted &&
+      this.record !== null &&
+      (this.presented || !this.runtime.options.stateless)
+    ) {
       this.obsoleteIds.push(this.record.id);
     }
-    this.token = generateToken();
-    this.record = { ...record, id: sessionIdOf(this.token) };
+    this.useToken(generateToken());
+    const record: SessionRecord = { ...base, id: this.idOf(this.token as string), data: {} };
+    this.record = record;
+    for (const [key, plain] of plainData) {
+      record.data[key] = this.storedForm(key, plain);
+    }
     this.persisted = false;
+    this.presented = false;
     this.changes.clear();
     this.decoded.clear();
+    this.dataSize = null;
     this.cookieIntent = 'issue';
+  }
+
+  /** The JSON text of each key, opened from its stored form; unreadable values are dropped. */
+  private plainData(keys: readonly string[]): Map<string, string> {
+    const plain = new Map<string, string>();
+    for (const key of keys) {
+      const stored = this.record?.data[key];
+      const text = stored === undefined ? null : this.plainForm(key, stored);
+      if (text !== null) {
+        plain.set(key, text);
+      }
+    }
+    return plain;
+  }
+
+  /** What the store keeps for a value: its JSON, sealed when encrypting at rest. */
+  private storedForm(key: string, json: string): string {
+    if (!this.runtime.options.encryptAtRest || this.runtime.options.stateless) {
+      return json;
+    }
+    const record = this.record as SessionRecord;
+    return seal(json, this.dataKey(this.runtime.options.keys.data.primary), `${record.id}/${key}`);
+  }
+
+  /** The JSON of a stored value, or `null` if it does not open (tampered, moved, unknown key). */
+  private plainForm(key: string, stored: string): string | null {
+    if (!this.runtime.options.encryptAtRest || this.runtime.options.stateless) {
+      return stored;
+    }
+    const master = this.runtime.options.keys.data.find(sealedKeyId(stored) ?? '');
+    const record = this.record as SessionRecord;
+    return master === undefined ? null : open(stored, this.dataKey(master), `${record.id}/${key}`);
+  }
+
+  /**
+   * The session's own data key under a master key: HKDF of the master key and the session
+   * token. The store never sees the token, so a store dump cannot be opened even with the secret.
+   */
+  private dataKey(master: DerivedKey): DerivedKey {
+    let key = this.dataKeys.get(master.id);
+    if (key === undefined) {
+      const derived = hkdfSync('sha256', master.key, this.token as string, 'session-data', 32);
+      key = { id: master.id, key: Buffer.from(derived) };
+      this.dataKeys.set(master.id, key);
+    }
+    return key;
+  }
+
+  /** After a key rotation: values sealed under an older key are sealed again under the primary. */
+  private resealStaleValues(): void {
+    const { encryptAtRest, keys } = this.runtime.options;
+    const record = this.record;
+    if (!encryptAtRest || keys.data.keys.length < 2 || record === null) {
+      return;
+    }
+    for (const [key, stored] of Object.entries(record.data)) {
+      if (sealedKeyId(stored) !== keys.data.primary.id) {
+        const plain = this.plainForm(key, stored);
+        if (plain !== null) {
+          record.data[key] = this.storedForm(key, plain);
+          this.changes.set(key, record.data[key]);
+        }
+      }
+    }
   }
 
   private currentDataSize(): number {
@@ -329,12 +630,12 @@ export class RequestSession extends SessionHandle {
     return this.dataSize;
   }
 
-  private issuedCookie(record: SessionRecord, token: string): string {
-    const { cookie, signingKeys } = this.runtime.options;
+  private issuedCookie(record: SessionRecord, value: string): string {
+    const { cookie } = this.runtime.options;
     const maxAgeSeconds = cookie.persistent
       ? Math.max(0, Math.floor((record.absoluteExpiresAt - this.runtime.now()) / 1000))
       : undefined;
-    return serializeSessionCookie(cookie, signToken(token, signingKeys[0]), maxAgeSeconds);
+    return serializeSessionCookie(cookie, value, maxAgeSeconds);
   }
 
   private clearCookie(): void {
@@ -342,4 +643,34 @@ export class RequestSession extends SessionHandle {
     const { cookie } = this.runtime.options;
     writeSessionCookie(this.response, cookie.name, serializeClearingCookie(cookie));
   }
+}
+
+const RECORD_NUMBER_FIELDS = ['createdAt', 'lastSeenAt', 'expiresAt', 'absoluteExpiresAt'] as const;
+
+/** A session record from an opened sealed cookie, or `null` when its shape is wrong. */
+function parseSealedRecord(json: string): SessionRecord | null {
+  const parsed = decodeValue(json) as Partial<SessionRecord> | undefined;
+  if (
+    typeof parsed !== 'object' ||
+    parsed === null ||
+    typeof parsed.id !== 'string' ||
+    (parsed.userId !== null && typeof parsed.userId !== 'string') ||
+    typeof parsed.data !== 'object' ||
+    parsed.data === null ||
+    !Object.values(parsed.data).every((value) => typeof value === 'string') ||
+    !RECORD_NUMBER_FIELDS.every((field) => typeof parsed[field] === 'number')
+  ) {
+    return null;
+  }
+  return {
+    id: parsed.id,
+    userId: parsed.userId ?? null,
+    data: { ...parsed.data },
+    createdAt: parsed.createdAt as number,
+    lastSeenAt: parsed.lastSeenAt as number,
+    authenticatedAt: typeof parsed.authenticatedAt === 'number' ? parsed.authenticatedAt : null,
+    expiresAt: parsed.expiresAt as number,
+    absoluteExpiresAt: parsed.absoluteExpiresAt as number,
+    userAgent: typeof parsed.userAgent === 'string' ? parsed.userAgent : null,
+  };
 }

@@ -27,6 +27,16 @@ export abstract class SessionHandle {
   abstract readonly lastSeenAt: Date;
   /** When the user last logged in, or `null` while anonymous. */
   abstract readonly authenticatedAt: Date | null;
+  /**
+   * This session's CSRF token, for the `x-csrf-token` header or the `_csrf` form field of
+   * unsafe requests. Changes with the session id (at login and `regenerate()`).
+   */
+  abstract readonly csrfToken: string;
+  /**
+   * The token for `Authorization: Bearer`, when this session travels in the header (after
+   * `login(…, { transport: 'header' })`); `null` for cookie sessions, whose token scripts never see.
+   */
+  abstract readonly bearerToken: string | null;
 
   /** The value under `key`, or `undefined`. */
   abstract get<K extends keyof SessionData>(key: K): SessionData[K] | undefined;

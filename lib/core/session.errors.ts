@@ -17,6 +17,18 @@ export class SessionDataTooLargeError extends PayloadTooLargeException {
   }
 }
 
+/** Stateless mode: the sealed session would not fit in a cookie. Answers `413`. */
+export class SessionCookieTooLargeError extends PayloadTooLargeException {
+  constructor(size: number, limit: number) {
+    super({
+      statusCode: HttpStatus.PAYLOAD_TOO_LARGE,
+      error: 'Session Cookie Too Large',
+      message: `The sealed session cookie would be ${size} bytes, over the ${limit}-byte limit browsers keep; store less in the session or use a server-side store`,
+    });
+    this.name = 'SessionCookieTooLargeError';
+  }
+}
+
 /** The session store failed or timed out. Answers `503`: the request fails closed. */
 export class SessionStoreUnavailableError extends ServiceUnavailableException {
   constructor(cause?: unknown) {

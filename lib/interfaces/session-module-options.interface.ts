@@ -27,6 +27,23 @@ export interface SessionCookieOptions {
   persistent?: boolean;
 }
 
+/** Where a request may carry its session token. */
+export type SessionTransport = 'cookie' | 'header';
+
+/** Cross-site request forgery defences for cookie sessions. */
+export interface CsrfOptions {
+  /**
+   * Origins (`scheme://host[:port]`, exact match) other than the app's own that may send unsafe
+   * requests, e.g. a separate front-end origin. A `Sec-Fetch-Site: same-site` request is
+   * accepted only from one of these. Default: none.
+   */
+  trustedOrigins?: string[];
+  /** Request header carrying the token. Default `'x-csrf-token'`. */
+  headerName?: string;
+  /** Form field carrying the token (urlencoded or JSON body). Default `'_csrf'`. */
+  fieldName?: string;
+}
+
 /**
  * Options of `SessionModule.forRoot()`.
  *
@@ -47,8 +64,35 @@ export interface SessionModuleOptions {
    * first, and remove the old one once `absoluteTimeout` has passed.
    */
   secret: string | string[];
-  /** Where sessions live. Default: a `MemoryStore` (one process only). */
-  store?: SessionStore;
+  /**
+   * Where sessions live. Default: a `MemoryStore` (one process only). `'cookie'`: stateless
+   * mode, the whole session sealed (AES-256-GCM) in the cookie; see `revocationStore`.
+   */
+  store?: SessionStore | 'cookie';
+  /**
+   * Stateless mode only: where logouts and revocations are remembered until the sealed
+   * cookies they concern expire, so a copied cookie stops working after logout. One read per
+   * request. Default: a `MemoryStore` (one process); pass a `RedisStore` for several instances.
+   */
+  revocationStore?: SessionStore;
+  /**
+   * Where requests may carry the session token. Default `['cookie']`. Add `'header'` for API
+   * and mobile clients sending `Authorization: Bearer <token>` (see `login(…, { transport })`).
+   * Tokens are never read from a URL or a body.
+   */
+  transport?: SessionTransport[];
+  /**
+   * CSRF protection of cookie sessions: Fetch Metadata and `Origin` checks on unsafe methods,
+   * and a per-session token (`session.csrfToken`) required in a header or form field. Default
+   * `true`. Requests authenticated by the `Authorization` header are exempt.
+   */
+  csrf?: boolean | CsrfOptions;
+  /**
+   * Seal every data value with AES-256-GCM before the store sees it, under a key derived from
+   * the secret and the session's own token: a store dump reveals nothing, even with the secret.
+   * Default `false`.
+   */
+  encryptAtRest?: boolean;
   /** Cookie attributes. */
   cookie?: SessionCookieOptions;
   /** Sliding expiry after the last activity. Default `'30m'`. */

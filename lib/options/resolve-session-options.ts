@@ -1,6 +1,7 @@
 import { validateSync, type ValidationError } from 'class-validator';
-import { deriveKey } from '../crypto/session-token.js';
+import { Keyring } from '../crypto/keyring.js';
 import type {
+  CsrfOptions,
   SessionCookieOptions,
   SessionModuleOptions,
 } from '../interfaces/session-module-options.interface.js';
@@ -24,7 +25,27 @@ export interface ResolvedSessionOptions {
   readonly sessionLimit: Readonly<SessionWriteOptions>;
   /** Token-signing keys, HKDF-derived from the secrets; the first signs. */
   readonly signingKeys: readonly Buffer[];
+  /** Keys per purpose, each HKDF-derived from every secret: the first seals, all open. */
+  readonly keys: {
+    readonly csrf: Keyring;
+    readonly data: Keyring;
+    readonly sealing: Keyring;
+  };
+  readonly transports: { readonly cookie: boolean; readonly header: boolean };
+  readonly csrf: {
+    readonly enabled: boolean;
+    readonly trustedOrigins: ReadonlySet<string>;
+    readonly headerName: string;
+    readonly fieldName: string;
+  };
+  readonly encryptAtRest: boolean;
+  /** `store: 'cookie'`: the session lives sealed in the cookie; the store keeps revocations. */
+  readonly stateless: boolean;
 }
+
+const STORE_METHODS = ['get', 'set', 'update', 'touch', 'destroy', 'listByUser', 'destroyByUser'];
+const TRANSPORTS = ['cookie', 'header'];
+const HEADER_NAME = /^[!#$%&'*+\-.^_`|~0-9a-z]+$/;
 
 const MIN_SECRET_BYTES = 32;
 const GENERATE_SECRET_HINT =
@@ -102,6 +123,88 @@ function secretProblems(secret: unknown): string[] {
   });
 }
 
+function storeProblems(options: SessionModuleOptions): string[] {
+  const problems: string[] = [];
+  const isStore = (value: unknown) =>
+    typeof value === 'object' &&
+    value !== null &&
+    STORE_METHODS.every(
+      (method) => typeof (value as Record<string, unknown>)[method] === 'function',
+    );
+  if (options.store !== undefined && options.store !== 'cookie' && !isStore(options.store)) {
+    problems.push(
+      `store must be 'cookie' or implement SessionStore (${STORE_METHODS.join(', ')}); e.g. new RedisStore({ client })`,
+    );
+  }
+  if (options.store === 'cookie' && options.transport?.includes('header')) {
+    problems.push(
+      "store: 'cookie' keeps the session in the cookie; it cannot use the 'header' transport (use a server-side store for API clients)",
+    );
+  }
+  if (options.revocationStore !== undefined) {
+    if (options.store !== 'cookie') {
+      problems.push("revocationStore only applies with store: 'cookie'; remove it");
+    } else if (!isStore(options.revocationStore)) {
+      problems.push(`revocationStore must implement SessionStore (${STORE_METHODS.join(', ')})`);
+    }
+  }
+  return problems;
+}
+
+function transportProblems(transport: unknown): string[] {
+  return Array.isArray(transport) &&
+    transport.length > 0 &&
+    transport.every((entry) => TRANSPORTS.includes(entry as string))
+    ? []
+    : ["transport must be a non-empty list of 'cookie' and/or 'header'"];
+}
+
+function csrfProblems(csrf: unknown): string[] {
+  if (typeof csrf === 'boolean') {
+    return [];
+  }
+  if (typeof csrf !== 'object' || csrf === null) {
+    return ['csrf must be true, false or an options object'];
+  }
+  const { trustedOrigins = [], headerName, fieldName } = csrf as Record<string, unknown>;
+  const problems: string[] = [];
+  if (!Array.isArray(trustedOrigins)) {
+    problems.push(
+      "csrf.trustedOrigins must be a list of origins such as 'https://app.example.com'",
+    );
+  } else {
+    trustedOrigins.forEach((origin, index) => {
+      if (!isOrigin(origin)) {
+        problems.push(
+          `csrf.trustedOrigins[${index}] must be an exact origin such as 'https://app.example.com' (scheme, host, optional port; no path or trailing slash)`,
+        );
+      }
+    });
+  }
+  if (
+    headerName !== undefined &&
+    (typeof headerName !== 'string' || !HEADER_NAME.test(headerName))
+  ) {
+    problems.push("csrf.headerName must be a lower-case header name such as 'x-csrf-token'");
+  }
+  if (fieldName !== undefined && (typeof fieldName !== 'string' || fieldName.length === 0)) {
+    problems.push("csrf.fieldName must be a non-empty form field name such as '_csrf'");
+  }
+  return problems;
+}
+
+function isOrigin(value: unknown): boolean {
+  if (typeof value !== 'string') {
+    return false;
+  }
+  try {
+    const url = new URL(value);
+    return (url.protocol === 'https:' || url.protocol === 'http:') && url.origin === value;
+  } catch {
+    return false;
+  }
+}
+
 function durationProblem(name: string, value: unknown): string[] {
   const ms = toMilliseconds(value as number | string);
   return Number.isNaN(ms) || ms <= 0
@@ -172,6 +275,9 @@ export function resolveSessionOptions(options: SessionModuleOptions): ResolvedSe
     ...durationProblem('idleTimeout', merged.idleTimeout),
     ...durationProblem('absoluteTimeout', merged.absoluteTimeout),
     ...durationProblem('touchAfter', merged.touchAfter),
+    ...storeProblems(options),
+    ...transportProblems(options.transport ?? ['cookie']),
+    ...csrfProblems(options.csrf ?? true),
   ];
   if (problems.length === 0) {
     problems.push(...cookieProblems(cookie, options));
@@ -192,6 +298,8 @@ export function resolveSessionOptions(options: SessionModuleOptions): ResolvedSe
   }
 
   const secrets = Array.isArray(options.secret) ? options.secret : [options.secret];
+  const transport = options.transport ?? ['cookie'];
+  const csrf: CsrfOptions = typeof options.csrf === 'object' ? options.csrf : {};
   return Object.freeze({
     cookie: Object.freeze(cookie),
     idleTimeoutMs,
@@ -204,6 +312,23 @@ export function resolveSessionOptions(options: SessionModuleOptions): ResolvedSe
       maxSessionsPerUser: options.maxSessionsPerUser,
       limitPolicy: options.sessionLimitPolicy ?? 'evict-oldest',
     }),
-    signingKeys: Object.freeze(secrets.map((secret) => deriveKey(secret, 'token-signing'))),
+    signingKeys: Object.freeze(new Keyring(secrets, 'token-signing').keys.map(({ key }) => key)),
+    keys: Object.freeze({
+      csrf: new Keyring(secrets, 'csrf'),
+      data: new Keyring(secrets, 'data-encryption'),
+      sealing: new Keyring(secrets, 'cookie-sealing'),
+    }),
+    transports: Object.freeze({
+      cookie: transport.includes('cookie'),
+      header: transport.includes('header'),
+    }),
+    csrf: Object.freeze({
+      enabled: options.csrf !== false,
+      trustedOrigins: new Set(csrf.trustedOrigins ?? []),
+      headerName: csrf.headerName ?? 'x-csrf-token',
+      fieldName: csrf.fieldName ?? '_csrf',
+    }),
+    encryptAtRest: options.encryptAtRest === true,
+    stateless: options.store === 'cookie',
   });
 }

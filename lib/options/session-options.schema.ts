@@ -66,6 +66,10 @@ export class SessionOptionsSchema {
   allowInsecureCookies?: boolean;
 
   @IsOptional()
+  @IsBoolean()
+  encryptAtRest?: boolean;
+
+  @IsOptional()
   @IsArray()
   @IsString({ each: true, message: 'keepOnLogin must be a list of data keys' })
   keepOnLogin?: string[];

@@ -12,6 +12,8 @@ import { UsersService } from './users.service.js';
       useFactory: () => ({
         // A random secret per start is fine for a demo; real apps read a fixed one from config.
         secret: process.env.SESSION_SECRET ?? randomBytes(32).toString('base64url'),
+        // Browsers use the cookie; API clients get a bearer token from POST /auth/token.
+        transport: ['cookie', 'header'],
       }),
     }),
   ],

@@ -9,7 +9,14 @@ import {
   Post,
   UnauthorizedException,
 } from '@nestjs/common';
-import { Public, Roles, Session, SessionHandle, SessionService } from 'nest-secure-session';
+import {
+  Public,
+  Roles,
+  Session,
+  SessionHandle,
+  SessionService,
+  SkipCsrf,
+} from 'nest-secure-session';
 import { UsersService } from './users.service.js';
 
 interface Credentials {
@@ -34,6 +41,30 @@ export class AuthController {
     }
     await this.sessions.login(user.id, { roles: user.roles });
     return { userId: user.id, roles: user.roles };
+  }
+
+  /** For API clients: a bearer token in the body, no cookie. Exempt from CSRF (no ambient credential). */
+  @Public()
+  @SkipCsrf()
+  @Post('auth/token')
+  @HttpCode(200)
+  async token(@Body() body: Credentials = {}) {
+    const user = this.users.verify(body.username, body.password);
+    if (user === null) {
+      throw new UnauthorizedException('Wrong username or password');
+    }
+    const session = await this.sessions.login(
+      user.id,
+      { roles: user.roles },
+      { transport: 'header' },
+    );
+    return { token: session.bearerToken };
+  }
+
+  @Public()
+  @Get('auth/csrf')
+  async csrf() {
+    return { csrfToken: await this.sessions.csrfToken() };
   }
 
   @Public()

@@ -24,15 +24,17 @@ const PAGE = `<!doctype html>
   <script>
     const whoami = document.getElementById('whoami');
     const status = document.getElementById('status');
+    let csrfToken = '';
     async function refresh() {
       const response = await fetch('/me', { credentials: 'same-origin' });
       whoami.textContent = response.ok ? (await response.json()).userId : 'nobody';
+      csrfToken = (await (await fetch('/auth/csrf', { credentials: 'same-origin' })).json()).csrfToken;
     }
     async function post(url, body) {
       const response = await fetch(url, {
         method: 'POST',
         credentials: 'same-origin',
-        headers: { 'content-type': 'application/json' },
+        headers: { 'content-type': 'application/json', 'x-csrf-token': csrfToken },
         body: JSON.stringify(body ?? {}),
       });
       status.textContent = response.ok ? 'ok' : 'error ' + response.status;
