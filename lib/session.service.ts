@@ -1,5 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
 import type { LoginOptions, RequestSession } from './core/request-session.js';
+import { recordRevocation, userNotBeforeId } from './core/revocation.js';
 import type { SessionHandle } from './core/session-handle.js';
 import { SESSION_RUNTIME, type SessionRuntime } from './core/session-runtime.js';
 import { failClosed, NoSessionContextError } from './core/session.errors.js';
@@ -106,7 +107,10 @@ export class SessionService {
    */
   async revokeAllForUser(userId: string, options: RevokeAllOptions = {}): Promise<number> {
     if (this.runtime.options.stateless) {
-      await this.requestSession('revokeAllForUser').revokeStatelessSessionsOf(userId);
+      const { store, now, options } = this.runtime;
+      await failClosed(
+        recordRevocation(store, userNotBeforeId(userId), now(), options.absoluteTimeoutMs),
+      );
       return -1;
     }
     return failClosed(this.runtime.store.destroyByUser(userId, options.except));

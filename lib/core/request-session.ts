@@ -20,6 +20,7 @@ import type { SessionData } from '../interfaces/session-data.interface.js';
 import type { SessionTransport } from '../interfaces/session-module-options.interface.js';
 import type { SessionRecord, SessionTouch } from '../interfaces/session-store.interface.js';
 import { assertDataKey, decodeValue, encodedSize, encodeValue } from './session-data.codec.js';
+import { recordRevocation, userNotBeforeId } from './revocation.js';
 import { SessionHandle } from './session-handle.js';
 import type { SessionRuntime } from './session-runtime.js';
 import {
@@ -31,8 +32,6 @@ import {
 const MAX_USER_AGENT_LENGTH = 256;
 const MAX_USER_ID_LENGTH = 256;
 const BEARER = /^Bearer ([A-Za-z0-9._-]{1,4096})$/i;
-/** Prefix of the revocation entry that ends every stateless session of a user created before it. */
-const USER_NOT_BEFORE_PREFIX = 'not-before:';
 
 /** What the response must say about the session cookie. */
 type CookieIntent = 'none' | 'issue' | 'clear';
@@ -234,8 +233,9 @@ export class RequestSession extends SessionHandle {
     const { store, options } = this.runtime;
     if (options.stateless) {
       const ids = [...this.obsoleteIds, ...(this.presented && this.record ? [this.record.id] : [])];
+      const now = this.runtime.now();
       await failClosed(
-        Promise.all(ids.map((id) => store.set(this.revocationOf(id), options.absoluteTimeoutMs))),
+        Promise.all(ids.map((id) => recordRevocation(store, id, now, options.absoluteTimeoutMs))),
       );
     } else {
       const ids = [...this.obsoleteIds, ...(this.persisted && this.record ? [this.record.id] : [])];
@@ -253,18 +253,6 @@ export class RequestSession extends SessionHandle {
     if (this.transport === 'cookie') {
       this.clearCookie();
     }
-  }
-
-  /**
-   * Stateless mode: ends every session of `userId` created before now, everywhere, by a
-   * "not before" entry in the revocation store.
-   */
-  async revokeStatelessSessionsOf(userId: string): Promise<void> {
-    const now = this.runtime.now();
-    const marker = this.revocationOf(`${USER_NOT_BEFORE_PREFIX}${userId}`);
-    await failClosed(
-      this.runtime.store.set({ ...marker, createdAt: now }, this.runtime.options.absoluteTimeoutMs),
-    );
   }
 
   /**
@@ -411,7 +399,7 @@ export class RequestSession extends SessionHandle {
       const [revoked, notBefore] = await failClosed(
         Promise.all([
           store.get(record.id),
-          record.userId === null ? null : store.get(`${USER_NOT_BEFORE_PREFIX}${record.userId}`),
+          record.userId === null ? null : store.get(userNotBeforeId(record.userId)),
         ]),
       );
       if (revoked !== null || (notBefore !== null && notBefore.createdAt > record.createdAt)) {
@@ -435,7 +423,9 @@ export class RequestSession extends SessionHandle {
       const { store, options } = this.runtime;
       await failClosed(
         Promise.all(
-          this.obsoleteIds.map((id) => store.set(this.revocationOf(id), options.absoluteTimeoutMs)),
+          this.obsoleteIds.map((id) =>
+            recordRevocation(store, id, this.runtime.now(), options.absoluteTimeoutMs),
+          ),
         ),
       );
       this.obsoleteIds = [];
@@ -480,13 +470,6 @@ export class RequestSession extends SessionHandle {
       lastSeenAt: now,
       expiresAt: Math.min(now + this.runtime.options.idleTimeoutMs, record.absoluteExpiresAt),
     };
-  }
-
-  /** A revocation entry: a minimal record whose presence in the store means "refused". */
-  private revocationOf(id: string): SessionRecord {
-    const now = this.runtime.now();
-    const expiresAt = now + this.runtime.options.absoluteTimeoutMs;
-    return { ...this.newRecord(now), id, userAgent: null, expiresAt, absoluteExpiresAt: expiresAt };
   }
 
   private loadedRecord(): SessionRecord | null {

@@ -1,0 +1,5 @@
+export {
+  runSessionStoreConformance,
+  type ConformanceRunner,
+  type SessionStoreConformanceOptions,
+} from './session-store.conformance.js';
