@@ -7,7 +7,7 @@ import {
 } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
 import type { IncomingMessage } from 'node:http';
-import { concatMap, from, type Observable } from 'rxjs';
+import { concatMap, from, of, type Observable } from 'rxjs';
 import { requestSessionOf } from './core/session-runtime.js';
 import { SESSION_PARAM_KEY } from './session.constants.js';
 
@@ -28,7 +28,9 @@ export class SessionInterceptor implements NestInterceptor {
     if (session === undefined) {
       return next.handle();
     }
-    const commitAfter = (value: unknown) => from(session.commit().then(() => value));
+    // A session nothing touched has nothing to commit: no promise, no store call.
+    const commitAfter = (value: unknown) =>
+      session.isTouched ? from(session.commit().then(() => value)) : of(value);
     if (
       this.reflector.get<boolean | undefined>(SESSION_PARAM_KEY, context.getHandler()) === true &&
       !session.isLoaded

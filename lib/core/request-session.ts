@@ -87,6 +87,11 @@ export class RequestSession extends SessionHandle {
     return this.loaded;
   }
 
+  /** Whether anything asked for the session during this request. */
+  get isTouched(): boolean {
+    return this.loading !== null;
+  }
+
   /** Whether the session travels in the `Authorization` header (no ambient credentials). */
   usesHeaderTransport(): boolean {
     return (

@@ -37,9 +37,11 @@ export class CsrfGuard implements CanActivate {
       return true;
     }
     const request = context.switchToHttp().getRequest<IncomingMessage & { body?: unknown }>();
+    if (SAFE_METHODS.has(request.method ?? 'GET')) {
+      return true;
+    }
     const session = requestSessionOf(request);
     if (
-      SAFE_METHODS.has(request.method ?? 'GET') ||
       session === undefined ||
       session.usesHeaderTransport() ||
       this.reflector.getAllAndOverride<boolean | undefined>(SKIP_CSRF_KEY, [
