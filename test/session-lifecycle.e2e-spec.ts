@@ -112,6 +112,48 @@ describe('session lifecycle', () => {
     });
   });
 
+  describe('concurrent requests of one session', () => {
+    it('do not lose each other’s changes to different keys', async () => {
+      const { app } = await createTestApp();
+      const store = spyOnStore(app);
+      try {
+        const { cookie } = await login(app);
+        // Hold every read until both requests have read: each works from the same version.
+        const read = MemoryStore.prototype.get.bind(store.store);
+        const waiting: Array<() => void> = [];
+        store.spies.get.mockImplementation(async (id: unknown) => {
+          const record = await read(id as string);
+          await new Promise<void>((resolve) => {
+            waiting.push(resolve);
+            if (waiting.length === 2) {
+              waiting.forEach((release) => release());
+            }
+          });
+          return record;
+        });
+
+        const [theme, cart] = await Promise.all([
+          request(app.getHttpServer())
+            .post('/anon/set')
+            .set('Cookie', cookie)
+            .send({ key: 'theme', value: 'dark' }),
+          request(app.getHttpServer())
+            .post('/anon/set')
+            .set('Cookie', cookie)
+            .send({ key: 'cart', value: ['book'] }),
+        ]);
+        expect([theme.status, cart.status]).toEqual([200, 200]);
+        store.spies.get.mockRestore();
+
+        const me = await request(app.getHttpServer()).get('/me').set('Cookie', cookie);
+        expect(me.body.data).toEqual({ roles: ['user'], theme: 'dark', cart: ['book'] });
+      } finally {
+        store.restore();
+        await app.close();
+      }
+    });
+  });
+
   describe('touch throttling, idle and absolute timeouts', () => {
     it('touches the idle expiry at most every touchAfter', async () => {
       const { app, clock } = await createTestApp({ touchAfter: '1m', idleTimeout: '30m' });

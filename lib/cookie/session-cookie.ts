@@ -2,14 +2,14 @@ import type { ServerResponse } from 'node:http';
 import { parseCookie, stringifySetCookie } from 'cookie';
 import type { ResolvedSessionOptions } from '../options/resolve-session-options.js';
 
-/** Browsers cap a cookie header near 4 KiB; anything longer is hostile or broken. */
+/** Browsers keep at most 4 KiB per cookie (name, value and attributes); a longer one is hostile or broken. */
 export const MAX_COOKIE_HEADER_BYTES = 4096;
 
 /** What the request's `Cookie` header says about the session cookie. */
 export type SessionCookieReading =
   | { kind: 'absent' }
   | { kind: 'value'; value: string }
-  /** Present but unusable: oversized header, duplicated name (cookie tossing), undecodable. */
+  /** Present but unusable: oversized, duplicated name (cookie tossing), undecodable. */
   | { kind: 'invalid' };
 
 const ABSENT: SessionCookieReading = { kind: 'absent' };
@@ -24,20 +24,20 @@ export function readSessionCookie(header: string | undefined, name: string): Ses
   if (header === undefined || header === '' || !header.includes(name)) {
     return ABSENT;
   }
-  if (header.length > MAX_COOKIE_HEADER_BYTES) {
-    return INVALID;
-  }
   let occurrences = 0;
+  let oversized = false;
   for (const pair of header.split(';')) {
     const trimmed = pair.trimStart();
     if (trimmed.startsWith(name) && trimmed.slice(name.length).trimStart().startsWith('=')) {
       occurrences++;
+      // The limit is per cookie: other cookies of the site may legitimately fill the header.
+      oversized ||= Buffer.byteLength(trimmed) > MAX_COOKIE_HEADER_BYTES;
     }
   }
   if (occurrences === 0) {
     return ABSENT;
   }
-  const value = occurrences === 1 ? parseCookie(header)[name] : undefined;
+  const value = occurrences === 1 && !oversized ? parseCookie(header)[name] : undefined;
   return value === undefined || value === '' ? INVALID : { kind: 'value', value };
 }
 

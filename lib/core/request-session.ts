@@ -19,7 +19,13 @@ import {
 import type { SessionData } from '../interfaces/session-data.interface.js';
 import type { SessionTransport } from '../interfaces/session-module-options.interface.js';
 import type { SessionRecord, SessionTouch } from '../interfaces/session-store.interface.js';
-import { assertDataKey, decodeValue, encodedSize, encodeValue } from './session-data.codec.js';
+import {
+  assertDataKey,
+  decodeValue,
+  dropPrototypeKeys,
+  encodedSize,
+  encodeValue,
+} from './session-data.codec.js';
 import { recordRevocation, userNotBeforeId } from './revocation.js';
 import { SessionHandle } from './session-handle.js';
 import type { SessionRuntime } from './session-runtime.js';
@@ -373,6 +379,7 @@ export class RequestSession extends SessionHandle {
         this.refusePresented();
         return;
       }
+      dropPrototypeKeys(record.data);
       this.record = record;
       this.token = verified.token;
       this.persisted = true;

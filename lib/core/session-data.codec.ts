@@ -1,6 +1,7 @@
 /** Keys that would reach an object's prototype if ever merged into a plain object. */
 const PROTOTYPE_KEYS = new Set(['__proto__', 'constructor', 'prototype']);
-const PROTOTYPE_KEY_IN_JSON = /"(?:__proto__|constructor|prototype)"\s*:/;
+/** A prototype key, or any `\u` escape (which could spell one); `JSON.stringify` rarely writes either. */
+const PROTOTYPE_KEY_IN_JSON = /"(?:__proto__|constructor|prototype)"\s*:|\\u/;
 const MAX_KEY_LENGTH = 128;
 
 /** Throws a `TypeError` for a key that must not name session data. */
@@ -44,6 +45,15 @@ export function decodeValue(encoded: string): unknown {
     );
   } catch {
     return undefined;
+  }
+}
+
+/** Removes prototype keys a tampered store may have put among a session's data keys. */
+export function dropPrototypeKeys(data: Record<string, string>): void {
+  for (const key of PROTOTYPE_KEYS) {
+    if (Object.hasOwn(data, key)) {
+      delete data[key];
+    }
   }
 }
 

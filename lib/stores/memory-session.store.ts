@@ -45,12 +45,8 @@ export class MemoryStore implements SessionStore {
   }
 
   async get(id: string): Promise<SessionRecord | null> {
-    const record = this.sessions.get(id);
+    const record = this.liveRecord(id);
     if (record === undefined) {
-      return null;
-    }
-    if (record.expiresAt <= this.now()) {
-      this.remove(record);
       return null;
     }
     // Re-insert to move the session to the most recently used end.
@@ -64,14 +60,10 @@ export class MemoryStore implements SessionStore {
     _ttlMs: number,
     options: SessionWriteOptions = {},
   ): Promise<void> {
-    const previous = this.sessions.get(record.id);
-    if (previous !== undefined) {
-      this.remove(previous);
-    }
     const limit = options.maxSessionsPerUser;
     if (record.userId !== null && limit !== undefined) {
-      // Single-threaded: the check and the insert below cannot interleave with another login.
-      const others = await this.listByUser(record.userId);
+      // Synchronous from here to the insert: no other login can interleave with the check.
+      const others = this.liveSessionsOf(record.userId).filter(({ id }) => id !== record.id);
       if (others.length >= limit && options.limitPolicy === 'refuse') {
         throw new SessionLimitExceededError(limit);
       }
@@ -79,11 +71,15 @@ export class MemoryStore implements SessionStore {
         this.remove(oldest);
       }
     }
+    const previous = this.sessions.get(record.id);
+    if (previous !== undefined) {
+      this.remove(previous);
+    }
     this.insert(copyOf(record));
   }
 
   async update(id: string, delta: SessionDelta, touch: SessionTouch): Promise<void> {
-    const record = this.sessions.get(id);
+    const record = this.liveRecord(id);
     if (record === undefined) {
       return;
     }
@@ -95,7 +91,7 @@ export class MemoryStore implements SessionStore {
   }
 
   async touch(id: string, touch: SessionTouch): Promise<void> {
-    const record = this.sessions.get(id);
+    const record = this.liveRecord(id);
     if (record !== undefined) {
       this.sessions.set(id, { ...record, ...touch });
     }
@@ -109,17 +105,7 @@ export class MemoryStore implements SessionStore {
   }
 
   async listByUser(userId: string): Promise<SessionRecord[]> {
-    const now = this.now();
-    const live: SessionRecord[] = [];
-    for (const id of this.idsByUser.get(userId) ?? []) {
-      const record = this.sessions.get(id);
-      if (record !== undefined && record.expiresAt <= now) {
-        this.remove(record);
-      } else if (record !== undefined) {
-        live.push(copyOf(record));
-      }
-    }
-    return live.sort((a, b) => a.createdAt - b.createdAt);
+    return this.liveSessionsOf(userId).map(copyOf);
   }
 
   async destroyByUser(userId: string, exceptId?: string): Promise<number> {
@@ -150,6 +136,31 @@ export class MemoryStore implements SessionStore {
       }
       this.remove(record);
     }
+  }
+
+  /** The user's sessions, oldest first; expired ones are removed on the way. */
+  private liveSessionsOf(userId: string): SessionRecord[] {
+    const now = this.now();
+    const live: SessionRecord[] = [];
+    for (const id of this.idsByUser.get(userId) ?? []) {
+      const record = this.sessions.get(id);
+      if (record !== undefined && record.expiresAt <= now) {
+        this.remove(record);
+      } else if (record !== undefined) {
+        live.push(record);
+      }
+    }
+    return live.sort((a, b) => a.createdAt - b.createdAt);
+  }
+
+  /** The stored record if it is still live; an expired one is removed. */
+  private liveRecord(id: string): SessionRecord | undefined {
+    const record = this.sessions.get(id);
+    if (record !== undefined && record.expiresAt <= this.now()) {
+      this.remove(record);
+      return undefined;
+    }
+    return record;
   }
 
   private insert(record: SessionRecord): void {
