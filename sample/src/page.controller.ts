@@ -27,8 +27,10 @@ const PAGE = `<!doctype html>
     let csrfToken = '';
     async function refresh() {
       const response = await fetch('/me', { credentials: 'same-origin' });
-      whoami.textContent = response.ok ? (await response.json()).userId : 'nobody';
+      const me = response.ok ? await response.json() : null;
+      // Token first: the page shows a user only once it can also log them out.
       csrfToken = (await (await fetch('/auth/csrf', { credentials: 'same-origin' })).json()).csrfToken;
+      whoami.textContent = me ? me.userId : 'nobody';
     }
     async function post(url, body) {
       const response = await fetch(url, {
