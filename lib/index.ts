@@ -15,3 +15,8 @@ export { SessionGuard } from './session.guard.js';
 export { SessionModule } from './session.module.js';
 export { SessionService, type RevokeAllOptions, type SessionInfo } from './session.service.js';
 export { MemoryStore, type MemoryStoreOptions } from './stores/memory-session.store.js';
+export {
+  RedisStore,
+  type RedisStoreClient,
+  type RedisStoreOptions,
+} from './stores/redis-session.store.js';

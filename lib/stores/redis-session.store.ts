@@ -30,7 +30,7 @@ export interface RedisStoreClient {
   ): void;
   hgetall(key: string): Promise<Record<string, string>>;
   hget(key: string, field: string): Promise<string | null>;
-  zrange(key: string, start: number, stop: number): Promise<string[]>;
+  zrange(key: string, start: string, stop: string): Promise<string[]>;
   del(key: string): Promise<number>;
 }
 
@@ -233,7 +233,7 @@ export class RedisStore implements SessionStore {
   }
 
   async listByUser(userId: string): Promise<SessionRecord[]> {
-    const ids = await this.client.zrange(this.userKey(userId, 'idx'), 0, -1);
+    const ids = await this.client.zrange(this.userKey(userId, 'idx'), '0', '-1');
     const hashes = await Promise.all(ids.map((id) => this.client.hgetall(this.sessionKey(id))));
     const live: SessionRecord[] = [];
     const dead: string[] = [];
@@ -252,7 +252,7 @@ export class RedisStore implements SessionStore {
   }
 
   async destroyByUser(userId: string, exceptId?: string): Promise<number> {
-    const ids = (await this.client.zrange(this.userKey(userId, 'idx'), 0, -1)).filter(
+    const ids = (await this.client.zrange(this.userKey(userId, 'idx'), '0', '-1')).filter(
       (id) => id !== exceptId,
     );
     if (ids.length === 0) {
@@ -335,8 +335,9 @@ export class RedisStore implements SessionStore {
       }
     } catch (error) {
       // The login failed, so its session must not linger (on a Cluster it is already written).
-      // Its token was never handed out, so if this deletion fails too nothing usable is left.
-      await this.client.del(key).catch(() => undefined);
+      // Its token was never handed out, so if this deletion fails too nothing usable is left;
+      // not awaited, so a stalled server costs the login one command timeout, not two.
+      void this.client.del(key).catch(() => undefined);
       throw error;
     }
   }

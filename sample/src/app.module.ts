@@ -1,20 +1,42 @@
-import { Module } from '@nestjs/common';
+import { Logger, Module } from '@nestjs/common';
+import type { Redis } from 'ioredis';
 import { randomBytes } from 'node:crypto';
-import { SessionModule } from 'nest-secure-session';
+import { RedisStore, SessionModule } from 'nest-secure-session';
 import { AuthController } from './auth.controller.js';
 import { PageController } from './page.controller.js';
+import { REDIS_CLIENT, RedisModule } from './redis.module.js';
 import { UsersService } from './users.service.js';
 
 @Module({
   imports: [
     SessionModule.forRootAsync({
       global: true,
-      useFactory: () => ({
-        // A random secret per start is fine for a demo; real apps read a fixed one from config.
-        secret: process.env.SESSION_SECRET ?? randomBytes(32).toString('base64url'),
-        // Browsers use the cookie; API clients get a bearer token from POST /auth/token.
-        transport: ['cookie', 'header'],
-      }),
+      imports: [RedisModule],
+      inject: [REDIS_CLIENT],
+      useFactory: (redis: Redis | null) => {
+        const secret = process.env.SESSION_SECRET;
+        if (redis !== null && secret === undefined) {
+          new Logger('Sample').warn(
+            'REDIS_URL without SESSION_SECRET: each instance picks its own random secret and ' +
+              'cannot read the others’ sessions. Give every instance the same SESSION_SECRET.',
+          );
+        }
+        return {
+          // A random secret per start is fine for a demo; real apps read a fixed one from config.
+          secret: secret ?? randomBytes(32).toString('base64url'),
+          // Browsers use the cookie; API clients get a bearer token from POST /auth/token.
+          transport: ['cookie', 'header'],
+          // With REDIS_URL, instances share sessions through Redis; else the default MemoryStore.
+          ...(redis === null
+            ? {}
+            : {
+                store: new RedisStore({
+                  client: redis,
+                  prefix: process.env.SESSION_PREFIX ?? 'sess:',
+                }),
+              }),
+        };
+      },
     }),
   ],
   controllers: [PageController, AuthController],

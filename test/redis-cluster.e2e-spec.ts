@@ -1,0 +1,185 @@
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import type { Cluster, Redis } from 'ioredis';
+import { RedisStore, SessionLimitExceededError, type SessionRecord } from 'nest-secure-session';
+import { runSessionStoreConformance } from '../lib/testing/index.js';
+import { connectCluster, deleteKeysWithPrefix, uniquePrefix } from './support/redis-env.js';
+import { startRedisCluster, type RedisCluster } from './support/redis-server.js';
+
+// A real 3-master cluster on free loopback ports, started for this file and stopped after it.
+let cluster: RedisCluster;
+let client: Cluster;
+const prefix = uniquePrefix('cluster');
+
+let clusterStartMs = 0;
+
+beforeAll(async () => {
+  const started = Date.now();
+  cluster = await startRedisCluster(3);
+  clusterStartMs = Date.now() - started;
+  client = await connectCluster(cluster.startupNodes);
+});
+afterAll(async () => {
+  if (client !== undefined) {
+    await deleteKeysWithPrefix(client, prefix);
+    await client.quit();
+  }
+  await cluster?.stop();
+});
+
+runSessionStoreConformance({
+  name: 'RedisStore on a 3-master Redis Cluster',
+  createStore: () => new RedisStore({ client, prefix }),
+  runner: { describe, it },
+});
+
+let sequence = 0;
+function newRecord(userId: string | null, createdAt = Date.now()): SessionRecord {
+  const now = Date.now();
+  sequence++;
+  return {
+    id: `cluster-spec-${process.pid}-${now}-${sequence}-${Math.random().toString(36).slice(2)}`,
+    userId,
+    data: { a: '1' },
+    createdAt,
+    lastSeenAt: now,
+    authenticatedAt: userId === null ? null : now,
+    expiresAt: now + 60_000,
+    absoluteExpiresAt: now + 3_600_000,
+    userAgent: null,
+  };
+}
+
+/** The masters holding `key`: each is asked directly (the others answer MOVED). */
+async function mastersHolding(key: string): Promise<number[]> {
+  const masters = client.nodes('master');
+  const found = await Promise.all(
+    masters.map((node) =>
+      node
+        .exists(key)
+        .catch((error: Error) => (/MOVED/.test(error.message) ? 0 : Promise.reject(error))),
+    ),
+  );
+  return masters.flatMap((node, i) => (found[i] === 1 ? [node.options.port as number] : []));
+}
+
+async function slotOf(key: string): Promise<number> {
+  return Number(await client.nodes('master')[0].cluster('KEYSLOT', key));
+}
+
+/** Calls per command across all masters while `action` runs (`INFO commandstats`). */
+async function commandStats(action: () => Promise<unknown>): Promise<Record<string, number>> {
+  const masters: Redis[] = client.nodes('master');
+  await Promise.all(masters.map((node) => node.config('RESETSTAT')));
+  await action();
+  const stats: Record<string, number> = {};
+  for (const node of masters) {
+    for (const line of (await node.info('commandstats')).split('\n')) {
+      const match = /^cmdstat_([^:]+):calls=(\d+)/.exec(line.trim());
+      if (match !== null && !/^(info|config|cluster|command)/.test(match[1])) {
+        stats[match[1]] = (stats[match[1]] ?? 0) + Number(match[2]);
+      }
+    }
+  }
+  return stats;
+}
+
+describe('RedisStore on Cluster: slots', () => {
+  it('the cluster starts quickly', () => {
+    expect(cluster.nodes).toHaveLength(3);
+    expect(clusterStartMs).toBeLessThan(10_000);
+  });
+
+  it("spreads a user's sessions over the masters and keeps the user's index in one slot", async () => {
+    const store = new RedisStore({ client, prefix });
+    const userId = `spread-${sequence}`;
+    const records = Array.from({ length: 30 }, (_, i) => newRecord(userId, Date.now() + i));
+    for (const record of records) {
+      await store.set(record, 60_000, { maxSessionsPerUser: 100 });
+    }
+    const holders = new Set<number>();
+    for (const record of records) {
+      const masters = await mastersHolding(`${prefix}{${record.id}}`);
+      expect(masters).toHaveLength(1);
+      holders.add(masters[0]);
+    }
+    expect(holders.size).toBe(3);
+
+    const indexKeys = ['idx', 'exp'].map((part) => `${prefix}{u:${userId}}:${part}`);
+    const slots = await Promise.all(indexKeys.map(slotOf));
+    expect(new Set(slots).size).toBe(1);
+    expect(await slotOf(`${prefix}{u:${userId}}:ev`)).toBe(slots[0]);
+    expect(await mastersHolding(indexKeys[0])).toEqual(await mastersHolding(indexKeys[1]));
+
+    const listed = await store.listByUser(userId);
+    expect(listed.map((record) => record.id)).toEqual(records.map((record) => record.id));
+    expect(await store.destroyByUser(userId, records[0].id)).toBe(29);
+    expect((await store.listByUser(userId)).map((record) => record.id)).toEqual([records[0].id]);
+  });
+
+  it('costs: get one HGETALL, update and touch one script, a login two, destroy one DEL', async () => {
+    const store = new RedisStore({ client, prefix });
+    const userId = `cost-${sequence}`;
+    const now = Date.now();
+    const touch = { lastSeenAt: now, expiresAt: now + 60_000 };
+    // Warm up the scripts on every master's connection (the first call per connection is EVAL).
+    for (let i = 0; i < 30; i++) {
+      const warm = newRecord(`${userId}-warm-${i}`);
+      await store.set(warm, 60_000, { maxSessionsPerUser: 5 });
+      await store.update(warm.id, { set: { b: '2' }, deleted: [] }, touch, 60_000);
+    }
+    const record = newRecord(userId);
+    const scripts = (stats: Record<string, number>) => (stats.evalsha ?? 0) + (stats.eval ?? 0);
+
+    const login = await commandStats(() => store.set(record, 60_000, { maxSessionsPerUser: 5 }));
+    expect(scripts(login)).toBe(2);
+    expect(login.hgetall).toBeUndefined();
+    expect(await commandStats(() => store.get(record.id))).toEqual({ hgetall: 1 });
+    const update = await commandStats(() =>
+      store.update(record.id, { set: { b: '2' }, deleted: ['a'] }, touch, 60_000),
+    );
+    expect(scripts(update)).toBe(1);
+    expect(update.hgetall).toBeUndefined();
+    expect(scripts(await commandStats(() => store.touch(record.id, touch, 60_000)))).toBe(1);
+    expect(await commandStats(() => store.destroy(record.id))).toEqual({ del: 1 });
+  });
+});
+
+describe('RedisStore on Cluster: two app instances', () => {
+  let second: Cluster;
+
+  beforeAll(async () => {
+    second = await connectCluster(cluster.startupNodes);
+  });
+  afterAll(async () => {
+    await second?.quit();
+  });
+
+  it('concurrent logins through two clients never exceed the limit', async () => {
+    const stores = [new RedisStore({ client, prefix }), new RedisStore({ client: second, prefix })];
+    for (const limitPolicy of ['evict-oldest', 'refuse'] as const) {
+      const userId = `two-instances-${limitPolicy}-${sequence}`;
+      const records = Array.from({ length: 20 }, (_, i) => newRecord(userId, Date.now() + i));
+      const outcomes = await Promise.allSettled(
+        records.map((record, i) =>
+          stores[i % 2].set(record, 60_000, { maxSessionsPerUser: 3, limitPolicy }),
+        ),
+      );
+      for (const outcome of outcomes) {
+        if (outcome.status === 'rejected') {
+          expect(limitPolicy).toBe('refuse');
+          expect(outcome.reason).toBeInstanceOf(SessionLimitExceededError);
+        }
+      }
+      const live = (await Promise.all(records.map((record) => stores[1].get(record.id)))).filter(
+        (record) => record !== null,
+      );
+      expect(live).toHaveLength(3);
+      expect((await stores[0].listByUser(userId)).map((record) => record.id).sort()).toEqual(
+        live.map((record) => record.id).sort(),
+      );
+      // A session written through one instance is revoked through the other.
+      expect(await stores[1].destroyByUser(userId)).toBe(3);
+      expect(await stores[0].listByUser(userId)).toEqual([]);
+    }
+  });
+});
