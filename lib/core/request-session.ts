@@ -38,6 +38,11 @@ import {
 const MAX_USER_AGENT_LENGTH = 256;
 const MAX_USER_ID_LENGTH = 256;
 const BEARER = /^Bearer ([A-Za-z0-9._-]{1,4096})$/i;
+/**
+ * Response header carrying a bearer token re-signed under the current secret, sent when the
+ * request's token was signed by an older one (secret rotation). Clients should replace theirs.
+ */
+export const REISSUED_TOKEN_HEADER = 'x-session-token';
 
 /** What the response must say about the session cookie. */
 type CookieIntent = 'none' | 'issue' | 'clear';
@@ -315,6 +320,10 @@ export class RequestSession extends SessionHandle {
     if (this.obsoleteIds.length > 0) {
       await failClosed(Promise.all(this.obsoleteIds.map((id) => store.destroy(id))));
       this.obsoleteIds = [];
+    }
+    if (this.cookieIntent === 'issue' && this.transport === 'header' && this.presented) {
+      // A bearer token signed by an older secret: hand the client its re-signed token.
+      this.response.setHeader(REISSUED_TOKEN_HEADER, this.bearerToken as string);
     }
     if (
       this.cookieIntent === 'issue' &&

@@ -45,6 +45,7 @@ export interface ResolvedSessionOptions {
 
 const STORE_METHODS = ['get', 'set', 'update', 'touch', 'destroy', 'listByUser', 'destroyByUser'];
 const TRANSPORTS = ['cookie', 'header'];
+const HOST_NAME = /^(?:[a-z0-9_-]+\.)*[a-z0-9_-]+$|^\[[0-9a-f:.]+\]$/;
 const HEADER_NAME = /^[!#$%&'*+\-.^_`|~0-9a-z]+$/;
 
 const MIN_SECRET_BYTES = 32;
@@ -199,7 +200,12 @@ function isOrigin(value: unknown): boolean {
   }
   try {
     const url = new URL(value);
-    return (url.protocol === 'https:' || url.protocol === 'http:') && url.origin === value;
+    // URL parsing lets '*' through as a host character; a wildcard never matches, so refuse it.
+    return (
+      (url.protocol === 'https:' || url.protocol === 'http:') &&
+      url.origin === value &&
+      HOST_NAME.test(url.hostname)
+    );
   } catch {
     return false;
   }
