@@ -35,10 +35,7 @@ export class AuthController {
   @Post('auth/login')
   @HttpCode(200)
   async login(@Body() body: Credentials = {}) {
-    const user = this.users.verify(body.username, body.password);
-    if (user === null) {
-      throw new UnauthorizedException('Wrong username or password');
-    }
+    const user = this.authenticate(body);
     await this.sessions.login(user.id, { roles: user.roles });
     return { userId: user.id, roles: user.roles };
   }
@@ -49,10 +46,7 @@ export class AuthController {
   @Post('auth/token')
   @HttpCode(200)
   async token(@Body() body: Credentials = {}) {
-    const user = this.users.verify(body.username, body.password);
-    if (user === null) {
-      throw new UnauthorizedException('Wrong username or password');
-    }
+    const user = this.authenticate(body);
     const session = await this.sessions.login(
       user.id,
       { roles: user.roles },
@@ -108,5 +102,13 @@ export class AuthController {
     const revoked = await this.sessions.revokeAllForUser(session.userId as string);
     await this.sessions.logout();
     return { revoked };
+  }
+
+  private authenticate(body: Credentials): { id: string; roles: string[] } {
+    const user = this.users.verify(body.username, body.password);
+    if (user === null) {
+      throw new UnauthorizedException('Wrong username or password');
+    }
+    return user;
   }
 }
