@@ -1,6 +1,5 @@
 export type { LoginOptions } from './core/request-session.js';
 export { SessionHandle } from './core/session-handle.js';
-export { CsrfGuard } from './csrf/csrf.guard.js';
 export {
   NoSessionContextError,
   SessionCookieTooLargeError,

@@ -35,10 +35,15 @@ export class SessionGuard implements CanActivate {
     @Inject(SESSION_RUNTIME) protected readonly runtime: SessionRuntime,
   ) {}
 
-  async canActivate(context: ExecutionContext): Promise<boolean> {
+  canActivate(context: ExecutionContext): boolean | Promise<boolean> {
+    // Public routes pass synchronously: no promise, no session work.
     if (context.getType() !== 'http' || this.isPublic(context)) {
       return true;
     }
+    return this.checkSession(context);
+  }
+
+  private async checkSession(context: ExecutionContext): Promise<boolean> {
     const session = this.sessionOf(context);
     await session.load();
     if (!session.isAuthenticated) {

@@ -8,38 +8,59 @@ import {
 import { Reflector } from '@nestjs/core';
 import type { IncomingMessage } from 'node:http';
 import { concatMap, from, of, type Observable } from 'rxjs';
+import type { RequestSession } from './core/request-session.js';
 import { requestSessionOf } from './core/session-runtime.js';
+import { CsrfProtection } from './csrf/csrf-protection.js';
 import { SESSION_PARAM_KEY } from './session.constants.js';
 
 /**
- * Loads the session before handlers that take `@Session()`, and commits it after the handler
- * returns, before the response is written: a client that gets a `2xx` can rely on the save.
- * Registered globally by `SessionModule`.
+ * The one global hook of `SessionModule`. Before the handler: the CSRF checks of unsafe
+ * requests, and the loading of the session for handlers that take `@Session()`. After it:
+ * the commit, before the response is written, so a client that gets a `2xx` can rely on the
+ * save. A route that never touches its session goes through with no promise and no store call.
  */
 @Injectable()
 export class SessionInterceptor implements NestInterceptor {
-  constructor(@Inject(Reflector) private readonly reflector: Reflector) {}
+  constructor(
+    @Inject(Reflector) private readonly reflector: Reflector,
+    @Inject(CsrfProtection) private readonly csrf: CsrfProtection,
+  ) {}
 
   intercept(context: ExecutionContext, next: CallHandler): Observable<unknown> {
-    const session =
+    const request =
       context.getType() === 'http'
-        ? requestSessionOf(context.switchToHttp().getRequest<IncomingMessage>())
+        ? context.switchToHttp().getRequest<IncomingMessage>()
         : undefined;
-    if (session === undefined) {
+    const session = request === undefined ? undefined : requestSessionOf(request);
+    if (request === undefined || session === undefined) {
       return next.handle();
     }
-    // A session nothing touched has nothing to commit: no promise, no store call.
-    const commitAfter = (value: unknown) =>
-      session.isTouched ? from(session.commit().then(() => value)) : of(value);
-    if (
-      this.reflector.get<boolean | undefined>(SESSION_PARAM_KEY, context.getHandler()) === true &&
-      !session.isLoaded
-    ) {
-      return from(session.load()).pipe(
-        concatMap(() => next.handle()),
-        concatMap(commitAfter),
-      );
+    const checkCsrf = this.csrf.applies(request, session);
+    const preload =
+      !session.isLoaded &&
+      this.reflector.get<boolean | undefined>(SESSION_PARAM_KEY, context.getHandler()) === true;
+    const handled =
+      checkCsrf || preload
+        ? from(this.prepare(context, request, session, checkCsrf)).pipe(
+            concatMap(() => next.handle()),
+          )
+        : next.handle();
+    return handled.pipe(
+      concatMap((value) =>
+        session.isTouched ? from(session.commit().then(() => value)) : of(value),
+      ),
+    );
+  }
+
+  private async prepare(
+    context: ExecutionContext,
+    request: IncomingMessage,
+    session: RequestSession,
+    checkCsrf: boolean,
+  ): Promise<void> {
+    if (checkCsrf) {
+      await this.csrf.check(context, request, session);
     }
-    return next.handle().pipe(concatMap(commitAfter));
+    await session.load();
   }
 }

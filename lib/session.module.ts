@@ -6,8 +6,8 @@ import {
   type NestModule,
   type OnApplicationShutdown,
 } from '@nestjs/common';
-import { APP_GUARD, APP_INTERCEPTOR } from '@nestjs/core';
-import { CsrfGuard } from './csrf/csrf.guard.js';
+import { APP_INTERCEPTOR } from '@nestjs/core';
+import { CsrfProtection } from './csrf/csrf-protection.js';
 import { AsyncLocalStorage } from 'node:async_hooks';
 import {
   SESSION_CLOCK,
@@ -75,7 +75,7 @@ import { MemoryStore } from './stores/memory-session.store.js';
       }),
     },
     { provide: APP_INTERCEPTOR, useClass: SessionInterceptor },
-    { provide: APP_GUARD, useClass: CsrfGuard },
+    CsrfProtection,
     SessionGuard,
     SessionService,
   ],

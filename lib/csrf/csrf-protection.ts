@@ -3,12 +3,12 @@ import {
   HttpStatus,
   Inject,
   Injectable,
-  type CanActivate,
   type ExecutionContext,
 } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
 import type { IncomingMessage } from 'node:http';
-import { requestSessionOf, SESSION_RUNTIME, type SessionRuntime } from '../core/session-runtime.js';
+import type { RequestSession } from '../core/request-session.js';
+import { SESSION_RUNTIME, type SessionRuntime } from '../core/session-runtime.js';
 import { SKIP_CSRF_KEY } from '../session.constants.js';
 import { verifyCsrfToken } from './csrf-token.js';
 
@@ -22,34 +22,39 @@ const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS', 'TRACE']);
  *    `null` is refused.
  * 3. A live cookie session requires its CSRF token in the header or form field (never a cookie).
  * Requests authenticated by the `Authorization` header carry no ambient credentials and are
- * exempt; so are routes marked `@SkipCsrf()`. Registered globally by `SessionModule`.
+ * exempt; so are routes marked `@SkipCsrf()`. Run by `SessionInterceptor` on every route, before
+ * the handler (and after the guards, so a missing session is still a `401`).
  */
 @Injectable()
-export class CsrfGuard implements CanActivate {
+export class CsrfProtection {
   constructor(
     protected readonly reflector: Reflector,
     @Inject(SESSION_RUNTIME) protected readonly runtime: SessionRuntime,
   ) {}
 
-  async canActivate(context: ExecutionContext): Promise<boolean> {
+  /** Whether this request needs checking at all: an unsafe method on a cookie session. */
+  applies(request: IncomingMessage, session: RequestSession): boolean {
+    return (
+      this.runtime.options.csrf.enabled &&
+      !SAFE_METHODS.has(request.method ?? 'GET') &&
+      !session.usesHeaderTransport()
+    );
+  }
+
+  /** Throws `403` for a request that may be forged. Call only when `applies()` is true. */
+  async check(
+    context: ExecutionContext,
+    request: IncomingMessage & { body?: unknown },
+    session: RequestSession,
+  ): Promise<void> {
     const { csrf } = this.runtime.options;
-    if (!csrf.enabled || context.getType() !== 'http') {
-      return true;
-    }
-    const request = context.switchToHttp().getRequest<IncomingMessage & { body?: unknown }>();
-    if (SAFE_METHODS.has(request.method ?? 'GET')) {
-      return true;
-    }
-    const session = requestSessionOf(request);
     if (
-      session === undefined ||
-      session.usesHeaderTransport() ||
       this.reflector.getAllAndOverride<boolean | undefined>(SKIP_CSRF_KEY, [
         context.getHandler(),
         context.getClass(),
       ]) === true
     ) {
-      return true;
+      return;
     }
     const origin = request.headers.origin;
     const fetchSite = request.headers['sec-fetch-site'];
@@ -65,7 +70,6 @@ export class CsrfGuard implements CanActivate {
         `Missing or invalid CSRF token: send it in the '${csrf.headerName}' header or the '${csrf.fieldName}' field`,
       );
     }
-    return true;
   }
 
   /** Whether the origin is listed in `trustedOrigins` (exact match). */
