@@ -182,4 +182,24 @@ describe('signToken / verifySignedToken', () => {
       );
     });
   });
+
+  describe('memo of verified tokens', () => {
+    it('remembers a verified token only for the key list that verified it', () => {
+      const signed = signToken(generateToken(), OLD_KEY);
+      const rotating = [KEY, OLD_KEY];
+      expect(verifySignedToken(signed, rotating)?.keyIndex).toBe(1);
+      expect(verifySignedToken(signed, rotating)?.keyIndex).toBe(1);
+      // The old secret removed: a new key list, and nothing remembered opens it.
+      expect(verifySignedToken(signed, [KEY])).toBeNull();
+    });
+
+    it('never remembers a forgery', () => {
+      const token = generateToken();
+      const forged = `${token}.${signToken(token, OLD_KEY).split('.')[1]}`;
+      const keys = [KEY];
+      expect(verifySignedToken(forged, keys)).toBeNull();
+      expect(verifySignedToken(forged, keys)).toBeNull();
+      expect(verifySignedToken(signToken(token, KEY), keys)?.token).toBe(token);
+    });
+  });
 });

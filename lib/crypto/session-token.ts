@@ -1,4 +1,4 @@
-import { createHash, createHmac, hkdfSync, randomBytes, timingSafeEqual } from 'node:crypto';
+import { createHmac, hash, hkdfSync, randomBytes, timingSafeEqual } from 'node:crypto';
 
 /** Bytes of entropy in a session token (256 bits). */
 export const TOKEN_BYTES = 32;
@@ -29,7 +29,7 @@ export function generateToken(): string {
  * so a dump of the store yields no usable token.
  */
 export function sessionIdOf(token: string): string {
-  return createHash('sha256').update(token).digest('base64url');
+  return hash('sha256', token, 'base64url');
 }
 
 function signatureOf(token: string, key: Buffer): Buffer {
@@ -47,11 +47,38 @@ export interface VerifiedToken {
   keyIndex: number;
 }
 
+/** Most signed tokens remembered as verified, per key list; the memo is emptied when full. */
+const VERIFIED_MEMO_SIZE = 10_000;
+const verifiedMemos = new WeakMap<readonly Buffer[], Map<string, VerifiedToken>>();
+
 /**
  * Checks a signed token against every key, newest first. Anything malformed — wrong length,
  * wrong alphabet, a signature that does not decode to 32 bytes — is `null`, never an exception.
+ *
+ * Signed tokens that passed are remembered (bounded, per key list), so a session's later
+ * requests skip the HMAC. Only exact strings that already passed the constant-time check are
+ * remembered; whether the session still exists is asked of the store on every request.
  */
 export function verifySignedToken(signed: string, keys: readonly Buffer[]): VerifiedToken | null {
+  let memo = verifiedMemos.get(keys);
+  const remembered = memo?.get(signed);
+  if (remembered !== undefined) {
+    return remembered;
+  }
+  const verified = verifyWithKeys(signed, keys);
+  if (verified !== null) {
+    if (memo === undefined) {
+      memo = new Map();
+      verifiedMemos.set(keys, memo);
+    } else if (memo.size >= VERIFIED_MEMO_SIZE) {
+      memo.clear();
+    }
+    memo.set(signed, verified);
+  }
+  return verified;
+}
+
+function verifyWithKeys(signed: string, keys: readonly Buffer[]): VerifiedToken | null {
   if (signed.length !== ENCODED_32_BYTES * 2 + 1 || !SIGNED_TOKEN_PATTERN.test(signed)) {
     return null;
   }
@@ -68,7 +95,7 @@ export function verifySignedToken(signed: string, keys: readonly Buffer[]): Veri
   for (let keyIndex = 0; keyIndex < keys.length; keyIndex++) {
     // Constant-time: the time taken must not tell how many leading bytes of a forgery matched.
     if (timingSafeEqual(signatureOf(token, keys[keyIndex]), given)) {
-      return { token, keyIndex };
+      return Object.freeze({ token, keyIndex });
     }
   }
   return null;
