@@ -21,12 +21,19 @@ export interface MemoryStoreOptions {
  * A bounded, expiring in-process store: the default. Sessions live in one process, so use it
  * for development, tests and single-instance apps; use `RedisStore` behind a load balancer.
  *
- * Every operation is O(1): a `Map` in least-recently-used order, expiry checked on read, and a
- * periodic sweep that stops at the first live session. It keeps copies, so a handler cannot
- * change stored state by reference.
+ * Every operation is O(1): a `Map` in (approximately) least-recently-used order, expiry checked
+ * on read, and a periodic sweep that stops at the first live session. It keeps copies, so a
+ * handler cannot change stored state by reference.
+ *
+ * Recency is kept lazily: a read moves a session to the young end only once it has drifted into
+ * the older half of the map. Moving it on every read (delete + set) would leave a deleted entry
+ * in the map's hash chains each time, and hot sessions in a large store would slow down until
+ * the next rehash. Eviction still takes a session that was not read since it entered that half.
  */
 export class MemoryStore implements SessionStore {
-  private readonly sessions = new Map<string, SessionRecord>();
+  private readonly sessions = new Map<string, StoredSession>();
+  /** Insertions so far; a session's `position` is the value at its last (re)insertion. */
+  private insertions = 0;
   private readonly idsByUser = new Map<string, Set<string>>();
   private readonly maxSessions: number;
   private readonly now: () => number;
@@ -49,9 +56,12 @@ export class MemoryStore implements SessionStore {
     if (record === undefined) {
       return null;
     }
-    // Re-insert to move the session to the most recently used end.
-    this.sessions.delete(id);
-    this.sessions.set(id, record);
+    if (this.insertions - record.position > this.sessions.size >> 1) {
+      // In the older half: move to the most recently used end.
+      this.sessions.delete(id);
+      record.position = ++this.insertions;
+      this.sessions.set(id, record);
+    }
     return copyOf(record);
   }
 
@@ -75,7 +85,7 @@ export class MemoryStore implements SessionStore {
     if (previous !== undefined) {
       this.remove(previous);
     }
-    this.insert(copyOf(record));
+    this.insert({ ...copyOf(record), position: 0 });
   }
 
   async update(id: string, delta: SessionDelta, touch: SessionTouch): Promise<void> {
@@ -83,17 +93,21 @@ export class MemoryStore implements SessionStore {
     if (record === undefined) {
       return;
     }
+    // The stored record is the store's own copy: it may change in place.
     const data = { ...record.data, ...delta.set };
     for (const key of delta.deleted) {
       delete data[key];
     }
-    this.sessions.set(id, { ...record, ...touch, data });
+    record.data = data;
+    record.lastSeenAt = touch.lastSeenAt;
+    record.expiresAt = touch.expiresAt;
   }
 
   async touch(id: string, touch: SessionTouch): Promise<void> {
     const record = this.liveRecord(id);
     if (record !== undefined) {
-      this.sessions.set(id, { ...record, ...touch });
+      record.lastSeenAt = touch.lastSeenAt;
+      record.expiresAt = touch.expiresAt;
     }
   }
 
@@ -139,9 +153,9 @@ export class MemoryStore implements SessionStore {
   }
 
   /** The user's sessions, oldest first; expired ones are removed on the way. */
-  private liveSessionsOf(userId: string): SessionRecord[] {
+  private liveSessionsOf(userId: string): StoredSession[] {
     const now = this.now();
-    const live: SessionRecord[] = [];
+    const live: StoredSession[] = [];
     for (const id of this.idsByUser.get(userId) ?? []) {
       const record = this.sessions.get(id);
       if (record !== undefined && record.expiresAt <= now) {
@@ -154,7 +168,7 @@ export class MemoryStore implements SessionStore {
   }
 
   /** The stored record if it is still live; an expired one is removed. */
-  private liveRecord(id: string): SessionRecord | undefined {
+  private liveRecord(id: string): StoredSession | undefined {
     const record = this.sessions.get(id);
     if (record !== undefined && record.expiresAt <= this.now()) {
       this.remove(record);
@@ -163,13 +177,14 @@ export class MemoryStore implements SessionStore {
     return record;
   }
 
-  private insert(record: SessionRecord): void {
+  private insert(record: StoredSession): void {
     if (this.sessions.size >= this.maxSessions) {
       const leastRecentlyUsed = this.sessions.values().next().value;
       if (leastRecentlyUsed !== undefined) {
         this.remove(leastRecentlyUsed);
       }
     }
+    record.position = ++this.insertions;
     this.sessions.set(record.id, record);
     if (record.userId !== null) {
       let ids = this.idsByUser.get(record.userId);
@@ -181,7 +196,7 @@ export class MemoryStore implements SessionStore {
     }
   }
 
-  private remove(record: SessionRecord): void {
+  private remove(record: StoredSession): void {
     this.sessions.delete(record.id);
     if (record.userId !== null) {
       const ids = this.idsByUser.get(record.userId);
@@ -193,6 +208,21 @@ export class MemoryStore implements SessionStore {
   }
 }
 
+/** A record as the store keeps it: its own copy, with its place in the recency order. */
+interface StoredSession extends SessionRecord {
+  position: number;
+}
+
 function copyOf(record: SessionRecord): SessionRecord {
-  return { ...record, data: { ...record.data } };
+  return {
+    id: record.id,
+    userId: record.userId,
+    data: { ...record.data },
+    createdAt: record.createdAt,
+    lastSeenAt: record.lastSeenAt,
+    authenticatedAt: record.authenticatedAt,
+    expiresAt: record.expiresAt,
+    absoluteExpiresAt: record.absoluteExpiresAt,
+    userAgent: record.userAgent,
+  };
 }
