@@ -46,6 +46,7 @@ export interface RedisStoreOptions {
    *   enableOfflineQueue: false, // reject at once while disconnected
    *   maxRetriesPerRequest: 1,   // or a small number: no unbounded retrying
    *   commandTimeout: 1_000,     // a stalled server fails the request, not hangs it
+   *   enableAutoPipelining: true, // commands of one tick share one write under load
    * });
    * ```
    */

@@ -14,6 +14,7 @@ export const REDIS_CLIENT_OPTIONS = {
   commandTimeout: 1_000, // a stalled (paused, overloaded) server fails the request
   connectTimeout: 2_000,
   lazyConnect: false, // connect now; the client reconnects by itself when Redis comes back
+  enableAutoPipelining: true, // commands of one tick share one write: fewer syscalls under load
 } satisfies RedisOptions;
 
 /** How long start-up waits for the first connection before serving anyway (failing closed). */
