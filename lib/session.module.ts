@@ -1,12 +1,5 @@
-import {
-  Inject,
-  Module,
-  RequestMethod,
-  type MiddlewareConsumer,
-  type NestModule,
-  type OnApplicationShutdown,
-} from '@nestjs/common';
-import { APP_INTERCEPTOR } from '@nestjs/core';
+import { Inject, Module, type NestModule, type OnApplicationShutdown } from '@nestjs/common';
+import { APP_INTERCEPTOR, HttpAdapterHost } from '@nestjs/core';
 import { CsrfProtection } from './csrf/csrf-protection.js';
 import { AsyncLocalStorage } from 'node:async_hooks';
 import {
@@ -24,7 +17,7 @@ import {
 import { ConfigurableSessionModule, SESSION_MODULE_OPTIONS } from './session.module-definition.js';
 import { SessionGuard } from './session.guard.js';
 import { SessionInterceptor } from './session.interceptor.js';
-import { SessionMiddleware } from './session.middleware.js';
+import { createSessionMiddleware } from './session.middleware.js';
 import { SessionService } from './session.service.js';
 import { MemoryStore } from './stores/memory-session.store.js';
 
@@ -85,12 +78,22 @@ export class SessionModule
   extends ConfigurableSessionModule
   implements NestModule, OnApplicationShutdown
 {
-  constructor(@Inject(SessionStore) private readonly store: SessionStore) {
+  constructor(
+    @Inject(SessionStore) private readonly store: SessionStore,
+    @Inject(SESSION_RUNTIME) private readonly runtime: SessionRuntime,
+    @Inject(HttpAdapterHost) private readonly adapterHost: HttpAdapterHost,
+  ) {
     super();
   }
 
-  configure(consumer: MiddlewareConsumer): void {
-    consumer.apply(SessionMiddleware).forRoutes({ path: '{*path}', method: RequestMethod.ALL });
+  /**
+   * Mounts the session middleware on the HTTP adapter itself, for every request. Nest calls
+   * `configure` before it registers its routes, so the middleware runs first; going through
+   * `MiddlewareConsumer.forRoutes('{*path}')` instead would add Nest's per-route path matching
+   * and exception proxy to every request, public ones included.
+   */
+  configure(): void {
+    this.adapterHost.httpAdapter?.use(createSessionMiddleware(this.runtime));
   }
 
   async onApplicationShutdown(): Promise<void> {
