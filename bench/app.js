@@ -439,7 +439,7 @@ export async function createVariantApp(name, { secret, redisPort }) {
     close = definition.close;
     notes.csrf = definition.csrf;
     if (variant.store === 'redis') {
-      notes.client = 'ioredis, default options (no auto-pipelining)';
+      notes.client = 'ioredis, enableAutoPipelining (as the README recommends)';
     }
   } else if (variant.kind === 'express-session') {
     definition = expressSessionModule();
