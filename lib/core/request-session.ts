@@ -9,7 +9,7 @@ import {
 } from '../cookie/session-cookie.js';
 import { csrfTokenFor } from '../csrf/csrf-token.js';
 import type { DerivedKey } from '../crypto/keyring.js';
-import { open, seal, sealedKeyId } from '../crypto/sealed-box.js';
+import { open, openRemembered, seal, sealedKeyId } from '../crypto/sealed-box.js';
 import {
   generateToken,
   sessionIdOf,
@@ -411,7 +411,7 @@ export class RequestSession extends SessionHandle {
       }
       const { options, store } = this.runtime;
       const key = options.keys.sealing.find(sealedKeyId(sealed) ?? '');
-      const json = key === undefined ? null : open(sealed, key, options.cookie.name);
+      const json = key === undefined ? null : openRemembered(sealed, key, options.cookie.name);
       const record = json === null ? null : parseSealedRecord(json);
       if (record === null || this.isExpired(record)) {
         this.refusePresented();

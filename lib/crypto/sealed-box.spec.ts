@@ -1,7 +1,7 @@
 import { describe, expect, it } from '@jest/globals';
 import fc from 'fast-check';
 import { Keyring, type DerivedKey } from './keyring.js';
-import { open, seal, sealedKeyId } from './sealed-box.js';
+import { open, openRemembered, seal, sealedKeyId } from './sealed-box.js';
 
 const S1 = 'tX9#kQ2!vL7@pR4$wZ8%nB3^mC6&hJ1*';
 const S2 = 'Yq3!Lm8@Zr5#Tw2$Kp9%Vx6^Bn4&Hd7*';
@@ -190,5 +190,22 @@ describe('sealed box (AES-256-GCM)', () => {
       ),
       { numRuns: 500 },
     );
+  });
+});
+
+describe('openRemembered', () => {
+  it('opens like open, and a remembered value still needs the same key and context', () => {
+    const sealed = seal(PLAINTEXT, KEY, CONTEXT);
+    expect(openRemembered(sealed, KEY, CONTEXT)).toBe(PLAINTEXT);
+    expect(openRemembered(sealed, KEY, CONTEXT)).toBe(PLAINTEXT);
+    expect(openRemembered(sealed, KEY, 'session-id-B/theme')).toBeNull();
+    expect(openRemembered(sealed, OTHER_KEY, CONTEXT)).toBeNull();
+  });
+
+  it('never remembers what did not open', () => {
+    const sealed = seal(PLAINTEXT, KEY, CONTEXT);
+    const tampered = `${sealed.slice(0, -1)}${sealed.endsWith('A') ? 'B' : 'A'}`;
+    expect(openRemembered(tampered, KEY, CONTEXT)).toBeNull();
+    expect(openRemembered(tampered, KEY, CONTEXT)).toBeNull();
   });
 });

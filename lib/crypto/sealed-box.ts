@@ -56,3 +56,32 @@ export function open(sealed: string, key: DerivedKey, context: string): string |
     return null;
   }
 }
+
+/** Most opened values remembered per key; the memo is emptied when full. */
+const OPENED_MEMO_SIZE = 10_000;
+const openedMemos = new WeakMap<DerivedKey, Map<string, string>>();
+
+/**
+ * `open`, remembering what opened (bounded, per key and context): a sealed cookie presented on
+ * request after request is decrypted once. Only values that authenticated are remembered, keyed
+ * by their exact text; what they say (expiry, revocation) is still checked on every request.
+ */
+export function openRemembered(sealed: string, key: DerivedKey, context: string): string | null {
+  let memo = openedMemos.get(key);
+  const memoKey = `${context}\n${sealed}`;
+  const remembered = memo?.get(memoKey);
+  if (remembered !== undefined) {
+    return remembered;
+  }
+  const plaintext = open(sealed, key, context);
+  if (plaintext !== null) {
+    if (memo === undefined) {
+      memo = new Map();
+      openedMemos.set(key, memo);
+    } else if (memo.size >= OPENED_MEMO_SIZE) {
+      memo.clear();
+    }
+    memo.set(memoKey, plaintext);
+  }
+  return plaintext;
+}
