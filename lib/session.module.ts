@@ -1,5 +1,5 @@
 import { Inject, Module, type NestModule, type OnApplicationShutdown } from '@nestjs/common';
-import { APP_INTERCEPTOR, HttpAdapterHost } from '@nestjs/core';
+import { APP_GUARD, HttpAdapterHost } from '@nestjs/core';
 import { CsrfProtection } from './csrf/csrf-protection.js';
 import { AsyncLocalStorage } from 'node:async_hooks';
 import {
@@ -16,7 +16,7 @@ import {
 } from './options/resolve-session-options.js';
 import { ConfigurableSessionModule, SESSION_MODULE_OPTIONS } from './session.module-definition.js';
 import { SessionGuard } from './session.guard.js';
-import { SessionInterceptor } from './session.interceptor.js';
+import { SessionRequestGuard } from './session-request.guard.js';
 import { createSessionMiddleware } from './session.middleware.js';
 import { SessionService } from './session.service.js';
 import { MemoryStore } from './stores/memory-session.store.js';
@@ -67,8 +67,8 @@ import { MemoryStore } from './stores/memory-session.store.js';
         context: new AsyncLocalStorage(),
       }),
     },
-    { provide: APP_INTERCEPTOR, useClass: SessionInterceptor },
     CsrfProtection,
+    { provide: APP_GUARD, useClass: SessionRequestGuard },
     SessionGuard,
     SessionService,
   ],

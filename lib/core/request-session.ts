@@ -1,3 +1,4 @@
+import { HttpException, HttpStatus, Logger } from '@nestjs/common';
 import { hkdfSync } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import {
@@ -35,6 +36,7 @@ import {
   SessionDataTooLargeError,
 } from './session.errors.js';
 
+const logger = new Logger('SessionModule');
 const MAX_USER_AGENT_LENGTH = 256;
 const MAX_USER_ID_LENGTH = 256;
 const BEARER = /^Bearer ([A-Za-z0-9._-]{1,4096})$/i;
@@ -88,10 +90,33 @@ export class RequestSession extends SessionHandle {
 
   /** Loads the session once; later calls share the first load. Rejects with `503` on store failure. */
   load(): Promise<void> {
-    this.loading ??= this.runtime.options.stateless
-      ? this.readSealedCookie()
-      : this.readFromStore();
+    if (this.loading === null) {
+      this.commitBeforeResponseEnds();
+      this.loading = this.runtime.options.stateless
+        ? this.readSealedCookie()
+        : this.readFromStore();
+    }
     return this.loading;
+  }
+
+  /**
+   * Holds the response's `end` until the session is saved, so a client that gets a `2xx` can
+   * rely on the save. Installed on first use only: a request that never touches its session
+   * keeps the response as it is. A response with an error status saves nothing (like a failed
+   * transaction); a failed save replaces the response with the save's error (`503`, `413`).
+   */
+  private commitBeforeResponseEnds(): void {
+    const response = this.response;
+    const end = response.end;
+    response.end = ((...args: Parameters<ServerResponse['end']>) => {
+      response.end = end;
+      const finish = () => end.apply(response, args);
+      if (response.statusCode >= 400) {
+        return finish();
+      }
+      this.commit().then(finish, (error: unknown) => answerWithError(response, end, error));
+      return response;
+    }) as ServerResponse['end'];
   }
 
   get isLoaded(): boolean {
@@ -647,6 +672,29 @@ export class RequestSession extends SessionHandle {
     const { cookie } = this.runtime.options;
     writeSessionCookie(this.response, cookie.name, serializeClearingCookie(cookie));
   }
+}
+
+/** Replaces a response whose session could not be saved with the save's error, as JSON. */
+function answerWithError(
+  response: ServerResponse,
+  end: ServerResponse['end'],
+  error: unknown,
+): void {
+  const known = error instanceof HttpException;
+  if (!known) {
+    logger.error('Saving the session failed', error instanceof Error ? error.stack : undefined);
+  }
+  if (!response.headersSent) {
+    response.statusCode = known ? error.getStatus() : HttpStatus.INTERNAL_SERVER_ERROR;
+    for (const header of ['content-length', 'etag', 'last-modified', 'content-encoding']) {
+      response.removeHeader(header);
+    }
+    response.setHeader('content-type', 'application/json; charset=utf-8');
+  }
+  const body = known
+    ? error.getResponse()
+    : { statusCode: HttpStatus.INTERNAL_SERVER_ERROR, message: 'Internal server error' };
+  end.call(response, JSON.stringify(body), 'utf8', () => undefined);
 }
 
 const RECORD_NUMBER_FIELDS = ['createdAt', 'lastSeenAt', 'expiresAt', 'absoluteExpiresAt'] as const;

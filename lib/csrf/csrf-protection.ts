@@ -22,8 +22,7 @@ const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS', 'TRACE']);
  *    `null` is refused.
  * 3. A live cookie session requires its CSRF token in the header or form field (never a cookie).
  * Requests authenticated by the `Authorization` header carry no ambient credentials and are
- * exempt; so are routes marked `@SkipCsrf()`. Run by `SessionInterceptor` on every route, before
- * the handler (and after the guards, so a missing session is still a `401`).
+ * exempt; so are routes marked `@SkipCsrf()`. Run by `SessionRequestGuard` on every route.
  */
 @Injectable()
 export class CsrfProtection {
