@@ -85,7 +85,7 @@ export class MemoryStore implements SessionStore {
     if (previous !== undefined) {
       this.remove(previous);
     }
-    this.insert({ ...copyOf(record), position: 0 });
+    this.insert(storedCopyOf(record));
   }
 
   async update(id: string, delta: SessionDelta, touch: SessionTouch): Promise<void> {
@@ -211,6 +211,22 @@ export class MemoryStore implements SessionStore {
 /** A record as the store keeps it: its own copy, with its place in the recency order. */
 interface StoredSession extends SessionRecord {
   position: number;
+}
+
+/** The store's own copy, built as one literal so that V8 keeps its fields in the object. */
+function storedCopyOf(record: SessionRecord): StoredSession {
+  return {
+    id: record.id,
+    userId: record.userId,
+    data: { ...record.data },
+    createdAt: record.createdAt,
+    lastSeenAt: record.lastSeenAt,
+    authenticatedAt: record.authenticatedAt,
+    expiresAt: record.expiresAt,
+    absoluteExpiresAt: record.absoluteExpiresAt,
+    userAgent: record.userAgent,
+    position: 0,
+  };
 }
 
 function copyOf(record: SessionRecord): SessionRecord {
