@@ -74,9 +74,9 @@ export async function startRedisServer(options: { cluster?: boolean } = {}): Pro
   throw lastError;
 }
 
-async function startOnce(port: number, cluster: boolean): Promise<RedisServer> {
-  const dir = mkdtempSync(join(tmpdir(), `nss-redis-${port}-`));
-  const args = [
+/** Arguments of a throw-away loopback `redis-server`: nothing on disk, in the foreground. */
+export function redisServerArgs(port: number, dir: string): string[] {
+  return [
     '--port',
     String(port),
     '--bind',
@@ -92,6 +92,11 @@ async function startOnce(port: number, cluster: boolean): Promise<RedisServer> {
     '--loglevel',
     'warning',
   ];
+}
+
+async function startOnce(port: number, cluster: boolean): Promise<RedisServer> {
+  const dir = mkdtempSync(join(tmpdir(), `nss-redis-${port}-`));
+  const args = redisServerArgs(port, dir);
   if (cluster) {
     args.push('--cluster-enabled', 'yes', '--cluster-config-file', join(dir, `nodes-${port}.conf`));
     args.push('--cluster-node-timeout', '2000');
