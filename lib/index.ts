@@ -1,4 +1,4 @@
-export type { LoginOptions } from './core/request-session.js';
+export type { LoginOptions } from './core/session-state.js';
 export { SessionHandle } from './core/session-handle.js';
 export {
   NoSessionContextError,

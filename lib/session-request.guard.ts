@@ -1,16 +1,14 @@
 import { Inject, Injectable, type CanActivate, type ExecutionContext } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
-import type { IncomingMessage } from 'node:http';
-import type { RequestSession } from './core/request-session.js';
-import { requestSessionOf } from './core/session-runtime.js';
 import { CsrfProtection } from './csrf/csrf-protection.js';
+import { contextSessionOf, type ContextSession } from './platform/execution-context.js';
 import { SESSION_PARAM_KEY } from './session.constants.js';
 
 /**
- * The global guard `SessionModule` registers on every route: the CSRF checks of unsafe
- * requests, and the loading of the session for handlers that take `@Session()`. Anything else
- * passes synchronously, with no promise and no store call. (Saving happens when the response
- * ends: see `RequestSession.load`.)
+ * The global guard `SessionModule` registers on every route and resolver: the CSRF checks of
+ * unsafe operations, and the loading of the session for handlers that take `@Session()`.
+ * Anything else passes synchronously, with no promise and no store call. A context without a
+ * session has nothing for it to protect or load: `SessionGuard` and `@Session()` deny there.
  */
 @Injectable()
 export class SessionRequestGuard implements CanActivate {
@@ -20,31 +18,26 @@ export class SessionRequestGuard implements CanActivate {
   ) {}
 
   canActivate(context: ExecutionContext): boolean | Promise<boolean> {
-    if (context.getType() !== 'http') {
+    const request = contextSessionOf(context);
+    if (typeof request === 'string') {
       return true;
     }
-    const request = context.switchToHttp().getRequest<IncomingMessage>();
-    const session = requestSessionOf(request);
-    if (session === undefined) {
-      return true;
-    }
-    const checkCsrf = this.csrf.applies(request, session);
+    const checkCsrf = this.csrf.applies(request);
     const preload =
-      !session.isLoaded &&
+      !request.state.isLoaded &&
       this.reflector.get<boolean | undefined>(SESSION_PARAM_KEY, context.getHandler()) === true;
-    return checkCsrf || preload ? this.prepare(context, request, session, checkCsrf) : true;
+    return checkCsrf || preload ? this.prepare(context, request, checkCsrf) : true;
   }
 
   private async prepare(
     context: ExecutionContext,
-    request: IncomingMessage,
-    session: RequestSession,
+    request: ContextSession,
     checkCsrf: boolean,
   ): Promise<boolean> {
     if (checkCsrf) {
-      await this.csrf.check(context, request, session);
+      await this.csrf.check(context, request);
     }
-    await session.load();
+    await request.state.load();
     return true;
   }
 }

@@ -8,16 +8,18 @@ import {
   type ExecutionContext,
 } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
-import type { IncomingMessage } from 'node:http';
-import type { RequestSession } from './core/request-session.js';
 import type { SessionHandle } from './core/session-handle.js';
-import { requestSessionOf, SESSION_RUNTIME, type SessionRuntime } from './core/session-runtime.js';
+import { SESSION_RUNTIME, type SessionRuntime } from './core/session-runtime.js';
+import type { SessionState } from './core/session-state.js';
+import { contextSessionOf, missingSessionDenial } from './platform/execution-context.js';
 import { FRESH_SESSION_KEY, PUBLIC_KEY, ROLES_KEY } from './session.constants.js';
 
 /**
  * Lets a request through only with a live, logged-in session: `401` without one, `403` when
  * `@Roles()` lists a role the session lacks, `401` with `reauthenticate: true` when
  * `@FreshSession()` wants a more recent login. `@Public()` routes pass untouched (no store I/O).
+ * Works on routes, resolvers and gateway messages alike; in a context it cannot serve (or a
+ * request without a session) it denies, never passes.
  *
  * Each decision is a protected method, so an app can extend the guard and change one.
  *
@@ -37,14 +39,17 @@ export class SessionGuard implements CanActivate {
 
   canActivate(context: ExecutionContext): boolean | Promise<boolean> {
     // Public routes pass synchronously: no promise, no session work.
-    if (context.getType() !== 'http' || this.isPublic(context)) {
+    if (this.isPublic(context)) {
       return true;
     }
-    return this.checkSession(context);
+    const request = contextSessionOf(context);
+    if (typeof request === 'string') {
+      throw missingSessionDenial(request);
+    }
+    return this.checkSession(context, request.state);
   }
 
-  private async checkSession(context: ExecutionContext): Promise<boolean> {
-    const session = this.sessionOf(context);
+  private async checkSession(context: ExecutionContext, session: SessionState): Promise<boolean> {
     await session.load();
     if (!session.isAuthenticated) {
       throw new UnauthorizedException({
@@ -106,13 +111,5 @@ export class SessionGuard implements CanActivate {
   protected isFresh(session: SessionHandle, maxAgeMs: number): boolean {
     const authenticatedAt = session.authenticatedAt;
     return authenticatedAt !== null && this.runtime.now() - authenticatedAt.getTime() <= maxAgeMs;
-  }
-
-  private sessionOf(context: ExecutionContext): RequestSession {
-    const session = requestSessionOf(context.switchToHttp().getRequest<IncomingMessage>());
-    if (session === undefined) {
-      throw new Error('SessionGuard needs SessionModule imported in the application module');
-    }
-    return session;
   }
 }

@@ -1,12 +1,11 @@
 import { Inject, Module, type NestModule, type OnApplicationShutdown } from '@nestjs/common';
 import { APP_GUARD, HttpAdapterHost } from '@nestjs/core';
 import { CsrfProtection } from './csrf/csrf-protection.js';
-import { AsyncLocalStorage } from 'node:async_hooks';
 import {
   SESSION_CLOCK,
   SESSION_OPTIONS,
   SESSION_RUNTIME,
-  type SessionRuntime,
+  SessionRuntime,
 } from './core/session-runtime.js';
 import type { SessionModuleOptions } from './interfaces/session-module-options.interface.js';
 import { SessionStore } from './interfaces/session-store.interface.js';
@@ -17,7 +16,7 @@ import {
 import { ConfigurableSessionModule, SESSION_MODULE_OPTIONS } from './session.module-definition.js';
 import { SessionGuard } from './session.guard.js';
 import { SessionRequestGuard } from './session-request.guard.js';
-import { createSessionMiddleware } from './session.middleware.js';
+import { bindPlatform } from './platform/bind-platform.js';
 import { SessionService } from './session.service.js';
 import { MemoryStore } from './stores/memory-session.store.js';
 
@@ -60,12 +59,7 @@ import { MemoryStore } from './stores/memory-session.store.js';
         options: ResolvedSessionOptions,
         store: SessionStore,
         now: () => number,
-      ): SessionRuntime => ({
-        options,
-        store,
-        now,
-        context: new AsyncLocalStorage(),
-      }),
+      ): SessionRuntime => new SessionRuntime(options, store, now),
     },
     CsrfProtection,
     { provide: APP_GUARD, useClass: SessionRequestGuard },
@@ -87,13 +81,16 @@ export class SessionModule
   }
 
   /**
-   * Mounts the session middleware on the HTTP adapter itself, for every request. Nest calls
-   * `configure` before it registers its routes, so the middleware runs first; going through
-   * `MiddlewareConsumer.forRoutes('{*path}')` instead would add Nest's per-route path matching
-   * and exception proxy to every request, public ones included.
+   * Binds sessions on the HTTP adapter itself (Express middleware, Fastify hooks), for every
+   * request. Nest calls `configure` before it registers its routes, so this runs first; going
+   * through `MiddlewareConsumer.forRoutes('{*path}')` instead would add Nest's per-route path
+   * matching and exception proxy to every request, public ones included.
    */
   configure(): void {
-    this.adapterHost.httpAdapter?.use(createSessionMiddleware(this.runtime));
+    const adapter = this.adapterHost.httpAdapter;
+    if (adapter !== undefined && adapter !== null) {
+      bindPlatform(adapter, this.runtime);
+    }
   }
 
   async onApplicationShutdown(): Promise<void> {

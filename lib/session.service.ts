@@ -1,5 +1,5 @@
 import { Inject, Injectable } from '@nestjs/common';
-import type { LoginOptions, RequestSession } from './core/request-session.js';
+import type { LoginOptions, SessionState } from './core/session-state.js';
 import { recordRevocation, userNotBeforeId } from './core/revocation.js';
 import type { SessionHandle } from './core/session-handle.js';
 import { SESSION_RUNTIME, type SessionRuntime } from './core/session-runtime.js';
@@ -116,7 +116,7 @@ export class SessionService {
     return failClosed(this.runtime.store.destroyByUser(userId, options.except));
   }
 
-  private requestSession(method: string): RequestSession {
+  private requestSession(method: string): SessionState {
     const session = this.runtime.context.getStore();
     if (session === undefined) {
       throw new NoSessionContextError(method);

@@ -1,24 +1,17 @@
 import { describe, expect, it } from '@jest/globals';
 import fc from 'fast-check';
-import { IncomingMessage, ServerResponse } from 'node:http';
-import { Socket } from 'node:net';
 import { resolveSessionOptions } from '../options/resolve-session-options.js';
 import {
   MAX_COOKIE_HEADER_BYTES,
   readSessionCookie,
   serializeClearingCookie,
   serializeSessionCookie,
-  writeSessionCookie,
 } from './session-cookie.js';
 
 const SECRET = 'tX9#kQ2!vL7@pR4$wZ8%nB3^mC6&hJ1*';
 const NAME = '__Host-sid';
 const VALUE = `${'A'.repeat(43)}.${'B'.repeat(43)}`;
 const defaults = resolveSessionOptions({ secret: SECRET }).cookie;
-
-function newResponse(): ServerResponse {
-  return new ServerResponse(new IncomingMessage(new Socket()));
-}
 
 describe('readSessionCookie', () => {
   it.each([
@@ -181,47 +174,5 @@ describe('serializeClearingCookie', () => {
     expect(serializeClearingCookie(cookie)).toBe(
       '__Secure-s=; Max-Age=0; Domain=example.com; Path=/; HttpOnly; Secure; SameSite=None',
     );
-  });
-});
-
-describe('writeSessionCookie', () => {
-  it('sets the cookie and Cache-Control: no-store', () => {
-    const response = newResponse();
-    writeSessionCookie(response, NAME, `${NAME}=a; Path=/`);
-    expect(response.getHeader('set-cookie')).toBe(`${NAME}=a; Path=/`);
-    expect(response.getHeader('cache-control')).toBe('no-store');
-  });
-
-  it('replaces a session cookie set earlier in the request and keeps other cookies', () => {
-    const response = newResponse();
-    response.setHeader('set-cookie', ['theme=dark', `${NAME}=old`, 'lang=en']);
-    writeSessionCookie(response, NAME, `${NAME}=; Max-Age=0`);
-    writeSessionCookie(response, NAME, `${NAME}=new; Path=/`);
-    expect(response.getHeader('set-cookie')).toEqual([
-      'theme=dark',
-      'lang=en',
-      `${NAME}=new; Path=/`,
-    ]);
-  });
-
-  it('keeps a single other cookie set as a string', () => {
-    const response = newResponse();
-    response.setHeader('set-cookie', 'theme=dark');
-    writeSessionCookie(response, NAME, `${NAME}=a`);
-    expect(response.getHeader('set-cookie')).toEqual(['theme=dark', `${NAME}=a`]);
-  });
-
-  it('does not touch a cookie whose name only starts with the session name', () => {
-    const response = newResponse();
-    response.setHeader('set-cookie', [`${NAME}x=keep`]);
-    writeSessionCookie(response, NAME, `${NAME}=a`);
-    expect(response.getHeader('set-cookie')).toEqual([`${NAME}x=keep`, `${NAME}=a`]);
-  });
-
-  it('does nothing once the headers are sent', () => {
-    const response = newResponse();
-    Object.defineProperty(response, 'headersSent', { value: true });
-    expect(() => writeSessionCookie(response, NAME, `${NAME}=a`)).not.toThrow();
-    expect(response.getHeader('set-cookie')).toBeUndefined();
   });
 });

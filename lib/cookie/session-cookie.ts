@@ -1,4 +1,3 @@
-import type { ServerResponse } from 'node:http';
 import { parseCookie, stringifySetCookie } from 'cookie';
 import type { ResolvedSessionOptions } from '../options/resolve-session-options.js';
 
@@ -62,25 +61,4 @@ export function serializeSessionCookie(
 /** `Set-Cookie` value that deletes the session cookie: same name, path and flags, `Max-Age=0`. */
 export function serializeClearingCookie(cookie: ResolvedSessionOptions['cookie']): string {
   return serializeSessionCookie(cookie, '', 0);
-}
-
-/**
- * Puts the session cookie on the response, replacing one set earlier in the same request, so a
- * response never carries two contradicting session cookies. Responses that set or clear the
- * session cookie must not be cached by shared caches.
- */
-export function writeSessionCookie(
-  response: ServerResponse,
-  name: string,
-  setCookie: string,
-): void {
-  if (response.headersSent) {
-    return;
-  }
-  const existing = response.getHeader('set-cookie');
-  const others = (
-    existing === undefined ? [] : Array.isArray(existing) ? existing : [String(existing)]
-  ).filter((entry) => !entry.startsWith(`${name}=`));
-  response.setHeader('set-cookie', others.length === 0 ? setCookie : [...others, setCookie]);
-  response.setHeader('cache-control', 'no-store');
 }

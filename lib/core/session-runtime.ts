@@ -1,33 +1,52 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
-import type { IncomingMessage } from 'node:http';
+import type { SessionTransport } from '../interfaces/session-module-options.interface.js';
 import type { SessionStore } from '../interfaces/session-store.interface.js';
 import type { ResolvedSessionOptions } from '../options/resolve-session-options.js';
-import type { RequestSession } from './request-session.js';
+import { BearerCarrier } from './carriers/bearer.carrier.js';
+import { CookieCarrier } from './carriers/cookie.carrier.js';
+import type { TokenCarrier } from './carriers/token-carrier.js';
+import { SealedCookiePersistence } from './persistence/sealed-cookie.persistence.js';
+import { ServerSidePersistence } from './persistence/server-side.persistence.js';
+import type { SessionPersistence } from './persistence/session-persistence.js';
+import type { SessionExchange } from './session-exchange.js';
+import type { SessionState } from './session-state.js';
 
 /** Injection token of the resolved, frozen options. */
 export const SESSION_OPTIONS = Symbol('SESSION_OPTIONS');
 /** Injection token of the clock (`() => number`, ms); tests replace it with a fake one. */
 export const SESSION_CLOCK = Symbol('SESSION_CLOCK');
-
-/** What every request's session shares: options, store, clock, and the request context. */
-export interface SessionRuntime {
-  readonly options: ResolvedSessionOptions;
-  readonly store: SessionStore;
-  readonly now: () => number;
-  readonly context: AsyncLocalStorage<RequestSession>;
-}
-
 /** Injection token of the `SessionRuntime`. */
 export const SESSION_RUNTIME = Symbol('SESSION_RUNTIME');
 
-const REQUEST_SESSION = Symbol('nest-secure-session.request');
+/**
+ * What every request's session shares: options, store, clock, the carriers the options allow,
+ * the persistence they chose, and the async context `SessionService` reads.
+ */
+export class SessionRuntime {
+  readonly persistence: SessionPersistence;
+  readonly carriers: Readonly<Partial<Record<SessionTransport, TokenCarrier>>>;
+  readonly context = new AsyncLocalStorage<SessionState>();
 
-/** The session state the middleware attached to a request, if any. */
-export function requestSessionOf(request: IncomingMessage): RequestSession | undefined {
-  return (request as IncomingMessage & { [REQUEST_SESSION]?: RequestSession })[REQUEST_SESSION];
-}
+  constructor(
+    readonly options: ResolvedSessionOptions,
+    readonly store: SessionStore,
+    readonly now: () => number,
+  ) {
+    this.persistence = options.stateless
+      ? new SealedCookiePersistence(store, options)
+      : new ServerSidePersistence(store, options);
+    this.carriers = {
+      ...(options.transports.cookie ? { cookie: new CookieCarrier(options.cookie) } : {}),
+      ...(options.transports.header ? { header: new BearerCarrier() } : {}),
+    };
+  }
 
-/** Attaches a request's session state. */
-export function attachRequestSession(request: IncomingMessage, session: RequestSession): void {
-  (request as IncomingMessage & { [REQUEST_SESSION]?: RequestSession })[REQUEST_SESSION] = session;
+  /** The carrier a request's token is read from: the header when it has one, else the cookie. */
+  carrierFor(exchange: SessionExchange): TokenCarrier | null {
+    const { cookie, header } = this.carriers;
+    if (header?.presentIn(exchange)) {
+      return header;
+    }
+    return cookie ?? null;
+  }
 }

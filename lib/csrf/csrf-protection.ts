@@ -6,23 +6,21 @@ import {
   type ExecutionContext,
 } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
-import type { IncomingMessage } from 'node:http';
-import type { RequestSession } from '../core/request-session.js';
 import { SESSION_RUNTIME, type SessionRuntime } from '../core/session-runtime.js';
+import type { ContextSession } from '../platform/execution-context.js';
 import { SKIP_CSRF_KEY } from '../session.constants.js';
 import { verifyCsrfToken } from './csrf-token.js';
 
-const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS', 'TRACE']);
-
 /**
  * Refuses cross-site requests that ride on the session cookie, in three layers, on unsafe
- * methods only (POST, PUT, PATCH, DELETE, …):
+ * operations only (POST, PUT, PATCH, DELETE, …, and GraphQL mutations):
  * 1. Fetch Metadata: `Sec-Fetch-Site: cross-site` is refused; `same-site` only from a trusted origin.
  * 2. `Origin`: when sent, it must be the app's own (same host) or listed in `trustedOrigins`;
  *    `null` is refused.
  * 3. A live cookie session requires its CSRF token in the header or form field (never a cookie).
  * Requests authenticated by the `Authorization` header carry no ambient credentials and are
- * exempt; so are routes marked `@SkipCsrf()`. Run by `SessionRequestGuard` on every route.
+ * exempt; so are routes marked `@SkipCsrf()`. A GraphQL mutation sent as `GET` is refused.
+ * Run by `SessionRequestGuard` on every route and resolver.
  */
 @Injectable()
 export class CsrfProtection {
@@ -31,21 +29,15 @@ export class CsrfProtection {
     @Inject(SESSION_RUNTIME) protected readonly runtime: SessionRuntime,
   ) {}
 
-  /** Whether this request needs checking at all: an unsafe method on a cookie session. */
-  applies(request: IncomingMessage, session: RequestSession): boolean {
+  /** Whether this request needs checking at all: an unsafe operation on a cookie session. */
+  applies(request: ContextSession): boolean {
     return (
-      this.runtime.options.csrf.enabled &&
-      !SAFE_METHODS.has(request.method ?? 'GET') &&
-      !session.usesHeaderTransport()
+      this.runtime.options.csrf.enabled && request.unsafe && !request.state.usesHeaderTransport()
     );
   }
 
   /** Throws `403` for a request that may be forged. Call only when `applies()` is true. */
-  async check(
-    context: ExecutionContext,
-    request: IncomingMessage & { body?: unknown },
-    session: RequestSession,
-  ): Promise<void> {
+  async check(context: ExecutionContext, request: ContextSession): Promise<void> {
     const { csrf } = this.runtime.options;
     if (
       this.reflector.getAllAndOverride<boolean | undefined>(SKIP_CSRF_KEY, [
@@ -55,14 +47,18 @@ export class CsrfProtection {
     ) {
       return;
     }
-    const origin = request.headers.origin;
-    const fetchSite = request.headers['sec-fetch-site'];
+    if (request.viaGet) {
+      throw this.refusal('A state-changing operation must not be sent with GET');
+    }
+    const origin = request.header('origin');
+    const fetchSite = request.header('sec-fetch-site');
     if (fetchSite === 'cross-site' || (fetchSite === 'same-site' && !this.isTrusted(origin))) {
       throw this.refusal(`Cross-site request refused (Sec-Fetch-Site: ${fetchSite})`);
     }
     if (origin !== undefined && !this.isOwnOrigin(origin, request) && !this.isTrusted(origin)) {
       throw this.refusal('Request from an untrusted origin refused');
     }
+    const session = request.state;
     await session.load();
     if (session.hasStoredSession() && !this.hasValidToken(request, session.id)) {
       throw this.refusal(
@@ -77,25 +73,21 @@ export class CsrfProtection {
   }
 
   /** Whether the origin names the host the request was sent to. */
-  protected isOwnOrigin(origin: string, request: IncomingMessage): boolean {
-    if (origin === 'null' || request.headers.host === undefined) {
+  protected isOwnOrigin(origin: string, request: ContextSession): boolean {
+    const host = request.header('host');
+    if (origin === 'null' || host === undefined) {
       return false;
     }
     try {
-      return new URL(origin).host === request.headers.host.toLowerCase();
+      return new URL(origin).host === host.toLowerCase();
     } catch {
       return false;
     }
   }
 
-  private hasValidToken(request: IncomingMessage & { body?: unknown }, sessionId: string): boolean {
+  private hasValidToken(request: ContextSession, sessionId: string): boolean {
     const { headerName, fieldName } = this.runtime.options.csrf;
-    const body = request.body;
-    const candidate =
-      request.headers[headerName] ??
-      (typeof body === 'object' && body !== null && Object.hasOwn(body, fieldName)
-        ? (body as Record<string, unknown>)[fieldName]
-        : undefined);
+    const candidate = request.header(headerName) ?? request.field(fieldName);
     return verifyCsrfToken(candidate, sessionId, this.runtime.options.keys.csrf);
   }
 

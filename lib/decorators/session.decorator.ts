@@ -1,14 +1,18 @@
 import { createParamDecorator, type ExecutionContext } from '@nestjs/common';
-import type { IncomingMessage } from 'node:http';
-import { requestSessionOf } from '../core/session-runtime.js';
+import { contextSessionOf, missingSessionDenial } from '../platform/execution-context.js';
 import { SESSION_PARAM_KEY } from '../session.constants.js';
 
-const sessionParam = createParamDecorator((_data: unknown, context: ExecutionContext) =>
-  requestSessionOf(context.switchToHttp().getRequest<IncomingMessage>()),
-);
+const sessionParam = createParamDecorator((_data: unknown, context: ExecutionContext) => {
+  const request = contextSessionOf(context);
+  if (typeof request === 'string') {
+    throw missingSessionDenial(request);
+  }
+  return request.state;
+});
 
 /**
- * Injects the current session (`SessionHandle`), loaded before the handler runs.
+ * Injects the current session (`SessionHandle`), loaded before the handler runs, in a
+ * controller, a resolver or a gateway. Where the context has no session it denies (`401`).
  * Not to be confused with `@nestjs/common`'s `Session` (express-session's `req.session`):
  * import this one from `nest-secure-session`, or alias it: `import { Session as UserSession }`.
  *

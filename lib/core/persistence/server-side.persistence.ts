@@ -1,0 +1,90 @@
+import { sessionIdOf, signToken, verifySignedToken } from '../../crypto/session-token.js';
+import type { SessionStore } from '../../interfaces/session-store.interface.js';
+import type { ResolvedSessionOptions } from '../../options/resolve-session-options.js';
+import { dropPrototypeKeys } from '../session-data.codec.js';
+import { isExpired, touchAt } from '../session-record.js';
+import { failClosed } from '../session.errors.js';
+import type {
+  OpenedSession,
+  SaveResult,
+  SessionPersistence,
+  SessionWork,
+} from './session-persistence.js';
+
+const NOTHING_SAVED: SaveResult = { persisted: false, value: null };
+
+/**
+ * Sessions kept in a `SessionStore`; the client holds only a signed token, and the store keys
+ * the session by the token's SHA-256, so a store dump yields no usable token.
+ */
+export class ServerSidePersistence implements SessionPersistence {
+  readonly sealsValues: boolean;
+
+  constructor(
+    private readonly store: SessionStore,
+    private readonly options: ResolvedSessionOptions,
+  ) {
+    this.sealsValues = options.encryptAtRest;
+  }
+
+  idOf(token: string): string {
+    return sessionIdOf(token);
+  }
+
+  async open(value: string, now: number): Promise<OpenedSession | null> {
+    const verified = verifySignedToken(value, this.options.signingKeys);
+    if (verified === null) {
+      return null;
+    }
+    const id = sessionIdOf(verified.token);
+    const record = await failClosed(this.store.get(id));
+    if (record === null) {
+      return null;
+    }
+    if (isExpired(record, now)) {
+      await failClosed(this.store.destroy(id));
+      return null;
+    }
+    dropPrototypeKeys(record.data);
+    return { record, token: verified.token, stale: verified.keyIndex > 0 };
+  }
+
+  async save(work: SessionWork): Promise<SaveResult> {
+    const { record, now } = work;
+    const touch = touchAt(now, record, this.options.idleTimeoutMs);
+    const ttlMs = Math.max(1, touch.expiresAt - now);
+    if (work.isNew) {
+      if (record.userId === null && Object.keys(record.data).length === 0) {
+        return NOTHING_SAVED;
+      }
+      Object.assign(record, touch);
+      const limit = record.userId === null ? undefined : this.options.sessionLimit;
+      await failClosed(this.store.set(record, ttlMs, limit));
+      return { persisted: true, value: this.signed(work.token) };
+    }
+    if (work.changes.size > 0) {
+      const delta = { set: {} as Record<string, string>, deleted: [] as string[] };
+      for (const [key, stored] of work.changes) {
+        if (stored === null) {
+          delta.deleted.push(key);
+        } else {
+          delta.set[key] = stored;
+        }
+      }
+      await failClosed(this.store.update(record.id, delta, touch, ttlMs));
+      Object.assign(record, touch);
+    } else if (now - record.lastSeenAt >= this.options.touchAfterMs) {
+      await failClosed(this.store.touch(record.id, touch, ttlMs));
+      Object.assign(record, touch);
+    }
+    return { persisted: true, value: work.reissue ? this.signed(work.token) : null };
+  }
+
+  async end(ids: readonly string[]): Promise<void> {
+    await failClosed(Promise.all(ids.map((id) => this.store.destroy(id))));
+  }
+
+  private signed(token: string | null): string | null {
+    return token === null ? null : signToken(token, this.options.signingKeys[0]);
+  }
+}

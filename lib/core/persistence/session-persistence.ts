@@ -1,0 +1,49 @@
+import type { SessionRecord } from '../../interfaces/session-store.interface.js';
+
+/** A session opened from the value a request presented. */
+export interface OpenedSession {
+  readonly record: SessionRecord;
+  /** The session token (server-side sessions); `null` where the value is the session itself. */
+  readonly token: string | null;
+  /** The value was made under an older secret: hand the client a new one. */
+  readonly stale: boolean;
+}
+
+/** What one request leaves to save. */
+export interface SessionWork {
+  readonly record: SessionRecord;
+  readonly token: string | null;
+  /** The record is not persisted yet (new, or moved to a new token by login/regenerate). */
+  readonly isNew: boolean;
+  /** Data keys changed since load: new stored value, or `null` when deleted. */
+  readonly changes: ReadonlyMap<string, string | null>;
+  /** The client must get a new value even if nothing else changed. */
+  readonly reissue: boolean;
+  readonly now: number;
+}
+
+/** What a save did. */
+export interface SaveResult {
+  /** Whether the session now exists beyond this request. */
+  readonly persisted: boolean;
+  /** The value to hand the client, or `null` when the one it holds stays right. */
+  readonly value: string | null;
+}
+
+/**
+ * Where sessions live between requests: server-side in a `SessionStore`, or sealed in the
+ * cookie itself (stateless). The core asks it to open, save and end sessions and never asks
+ * which one it is.
+ */
+export interface SessionPersistence {
+  /** Whether data values are sealed per session before the store sees them (encryption at rest). */
+  readonly sealsValues: boolean;
+  /** The public id of a session with this token. */
+  idOf(token: string): string;
+  /** The live session a presented value names, or `null` (forged, expired, revoked). */
+  open(value: string, now: number): Promise<OpenedSession | null>;
+  /** Saves what a request changed, in one round trip where there is anything to save. */
+  save(work: SessionWork): Promise<SaveResult>;
+  /** Ends sessions by public id, so that no value naming them works again. */
+  end(ids: readonly string[], now: number): Promise<void>;
+}

@@ -1,0 +1,23 @@
+/**
+ * What the session core needs from one request/response, whatever the platform: the request's
+ * headers, a place to put response headers, and a promise that the session is saved before the
+ * response leaves. Each platform adapter (Express, Fastify, WebSockets) implements it; nothing
+ * else in the core knows a request object.
+ */
+export interface SessionExchange {
+  /** A request header by lower-case name (its first value); `undefined` when absent. */
+  header(name: string): string | undefined;
+  /**
+   * Puts the session cookie on the response, replacing one set earlier by this request, and
+   * marks the response `Cache-Control: no-store`. A no-op where there is no response to carry a
+   * cookie (a WebSocket message).
+   */
+  setCookie(name: string, setCookie: string): void;
+  /** Sets a response header; a no-op where there is no response. */
+  setHeader(name: string, value: string): void;
+  /**
+   * Called once, when the session is first used: the adapter must run `commit` before the
+   * response is sent, and answer with the commit's error if it fails.
+   */
+  commitBeforeSend(commit: () => Promise<void>): void;
+}

@@ -1,0 +1,111 @@
+import { HttpStatus, Logger, UnauthorizedException, type ExecutionContext } from '@nestjs/common';
+import type { SessionState } from '../core/session-state.js';
+import { boundSessionOf } from './request-binding.js';
+import { socketSessionOf } from './socket-binding.js';
+
+const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS', 'TRACE']);
+const logger = new Logger('SessionModule');
+
+/** A request as the guards see it in any execution context: its session and what CSRF reads. */
+export interface ContextSession {
+  readonly state: SessionState;
+  /** Whether the operation may change state (an unsafe HTTP method, a GraphQL mutation). */
+  readonly unsafe: boolean;
+  /** Whether the operation travels over `GET` (a GraphQL mutation there is refused). */
+  readonly viaGet: boolean;
+  /** A request header by lower-case name (the upgrade request's, on a socket). */
+  header(name: string): string | undefined;
+  /** A field of the parsed request body (`undefined` where there is none). */
+  field(name: string): unknown;
+}
+
+/** A node or Fastify request, as far as the session needs one. */
+interface PlatformRequest {
+  readonly method?: string;
+  readonly headers: Record<string, string | string[] | undefined>;
+  readonly body?: unknown;
+  /** Fastify's request wraps the node request. */
+  readonly raw?: PlatformRequest;
+}
+
+/**
+ * The session of the request behind any execution context Nest runs a guard in, or the reason
+ * there is none. Only these contexts are served; any other (`rpc`, a custom one) has none, and
+ * every guard and decorator of this library denies there.
+ */
+export function contextSessionOf(context: ExecutionContext): ContextSession | string {
+  const type = context.getType<string>();
+  if (type === 'http') {
+    const request = context.switchToHttp().getRequest<PlatformRequest>();
+    return httpSession(request, null) ?? MISSING_HTTP;
+  }
+  if (type === 'graphql') {
+    return graphqlSession(context) ?? MISSING_GRAPHQL;
+  }
+  if (type === 'ws') {
+    return socketSessionOf(context) ?? MISSING_WS;
+  }
+  return `execution context '${type}' has no session: SessionModule serves http, graphql and ws; use SessionService.fromHeaders() for other transports`;
+}
+
+const MISSING_HTTP =
+  'the HTTP request has no session: import SessionModule.forRoot() in the root module (it binds sessions on the Express or Fastify adapter)';
+const MISSING_GRAPHQL =
+  "the GraphQL context has no request: keep the driver's default context, or return { req } (Apollo) or { reply } (Mercurius) from your context function";
+const MISSING_WS =
+  'the WebSocket client has no session: use the session WebSocket adapter (see "WebSockets" in the README)';
+
+function httpSession(
+  request: PlatformRequest | undefined,
+  operation: string | null,
+): ContextSession | null {
+  const raw = request?.raw ?? request;
+  const state = raw === undefined ? undefined : boundSessionOf(raw);
+  if (request === undefined || raw === undefined || state === undefined) {
+    return null;
+  }
+  const method = raw.method ?? 'GET';
+  const body = request.body;
+  return {
+    state,
+    unsafe: operation === null ? !SAFE_METHODS.has(method) : operation === 'mutation',
+    viaGet: method === 'GET',
+    header: (name) => headerValue(raw.headers[name]),
+    field: (name) =>
+      typeof body === 'object' && body !== null && Object.hasOwn(body, name)
+        ? (body as Record<string, unknown>)[name]
+        : undefined,
+  };
+}
+
+/** GraphQL: the HTTP request the operation came in (Apollo's `req`, Mercurius's `reply`). */
+function graphqlSession(context: ExecutionContext): ContextSession | null {
+  const gqlContext = context.getArgByIndex<
+    { req?: PlatformRequest; reply?: { request?: PlatformRequest } } | undefined
+  >(2);
+  const info = context.getArgByIndex<{ operation?: { operation?: string } } | undefined>(3);
+  const request = gqlContext?.req ?? gqlContext?.reply?.request;
+  return httpSession(request, info?.operation?.operation ?? 'query');
+}
+
+function headerValue(value: string | string[] | undefined): string | undefined {
+  return Array.isArray(value) ? value[0] : value;
+}
+
+const reported = new Set<string>();
+
+/**
+ * The denial for a context without a session: `401`, and one error log per cause naming what
+ * is missing and how to fix it (the first time it happens, so a misconfiguration is seen).
+ */
+export function missingSessionDenial(reason: string): UnauthorizedException {
+  if (!reported.has(reason)) {
+    reported.add(reason);
+    logger.error(`Denied: ${reason}`);
+  }
+  return new UnauthorizedException({
+    statusCode: HttpStatus.UNAUTHORIZED,
+    error: 'Unauthorized',
+    message: 'A valid session is required: log in first',
+  });
+}

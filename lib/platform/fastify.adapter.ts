@@ -1,0 +1,109 @@
+import type { IncomingMessage } from 'node:http';
+import type { SessionExchange } from '../core/session-exchange.js';
+import type { SessionRuntime } from '../core/session-runtime.js';
+import { SessionState } from '../core/session-state.js';
+import { commitFailureAnswer, REPLACED_BODY_HEADERS, withSessionCookie } from './http-response.js';
+import { bindSession, boundSessionOf } from './request-binding.js';
+
+/** The parts of a Fastify request the session uses (no dependency on the `fastify` types). */
+interface FastifyRequestLike {
+  readonly raw: IncomingMessage;
+  readonly headers: Record<string, string | string[] | undefined>;
+}
+
+/** The parts of a Fastify reply the session uses. */
+interface FastifyReplyLike {
+  readonly statusCode: number;
+  code(status: number): unknown;
+  header(name: string, value: string): unknown;
+  getHeader(name: string): string | string[] | number | undefined;
+  removeHeader(name: string): unknown;
+}
+
+type Done = (error?: Error | null, payload?: unknown) => void;
+
+/** The parts of a Fastify instance the session uses. */
+export interface FastifyInstanceLike {
+  addHook(
+    name: 'onRequest' | 'preHandler',
+    hook: (request: FastifyRequestLike, reply: FastifyReplyLike, done: Done) => void,
+  ): unknown;
+  addHook(
+    name: 'onSend',
+    hook: (
+      request: FastifyRequestLike,
+      reply: FastifyReplyLike,
+      payload: unknown,
+      done: Done,
+    ) => void,
+  ): unknown;
+}
+
+/**
+ * Fastify: a session per request (`onRequest`), the async context around the handler
+ * (`preHandler`), and the save before the reply is sent (`onSend`, where headers, status and
+ * payload can still change): a failed save replaces the reply with its error.
+ */
+export function bindFastify(instance: FastifyInstanceLike, runtime: SessionRuntime): void {
+  instance.addHook('onRequest', (request, reply, done) => {
+    bindSession(request.raw, new SessionState(runtime, new FastifyExchange(request, reply)));
+    done();
+  });
+  instance.addHook('preHandler', (request, _reply, done) => {
+    const state = boundSessionOf(request.raw);
+    if (state === undefined) {
+      done();
+      return;
+    }
+    runtime.context.run(state, done);
+  });
+  instance.addHook('onSend', (request, reply, payload, done) => {
+    const state = boundSessionOf(request.raw);
+    if (state === undefined || !state.isTouched || reply.statusCode >= 400) {
+      done(null, payload);
+      return;
+    }
+    state.commit().then(
+      () => done(null, payload),
+      (error: unknown) => {
+        const answer = commitFailureAnswer(error);
+        reply.code(answer.status);
+        for (const header of REPLACED_BODY_HEADERS) {
+          reply.removeHeader(header);
+        }
+        reply.header('content-type', 'application/json; charset=utf-8');
+        done(null, answer.body);
+      },
+    );
+  });
+}
+
+/** A Fastify request and reply as the session core sees them. */
+class FastifyExchange implements SessionExchange {
+  constructor(
+    private readonly request: FastifyRequestLike,
+    private readonly reply: FastifyReplyLike,
+  ) {}
+
+  header(name: string): string | undefined {
+    const value = this.request.headers[name];
+    return Array.isArray(value) ? value[0] : value;
+  }
+
+  setCookie(name: string, setCookie: string): void {
+    const cookies = withSessionCookie(this.reply.getHeader('set-cookie'), name, setCookie);
+    this.reply.removeHeader('set-cookie');
+    for (const entry of cookies) {
+      this.reply.header('set-cookie', entry);
+    }
+    this.reply.header('cache-control', 'no-store');
+  }
+
+  setHeader(name: string, value: string): void {
+    this.reply.header(name, value);
+  }
+
+  commitBeforeSend(): void {
+    // The `onSend` hook saves every session the request touched.
+  }
+}
