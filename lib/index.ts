@@ -12,7 +12,13 @@ export * from './interfaces/index.js';
 export { SessionOptionsError } from './options/session-options.error.js';
 export { SessionGuard } from './session.guard.js';
 export { SessionModule } from './session.module.js';
-export { SessionService, type RevokeAllOptions, type SessionInfo } from './session.service.js';
+export type { PlainHeaders } from './core/headers.exchange.js';
+export {
+  SessionService,
+  type DetachedSession,
+  type RevokeAllOptions,
+  type SessionInfo,
+} from './session.service.js';
 export { MemoryStore, type MemoryStoreOptions } from './stores/memory-session.store.js';
 export {
   RedisStore,

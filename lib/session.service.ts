@@ -1,5 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
-import type { LoginOptions, SessionState } from './core/session-state.js';
+import { HeadersExchange, type PlainHeaders } from './core/headers.exchange.js';
+import { SessionState, type LoginOptions } from './core/session-state.js';
 import { recordRevocation, userNotBeforeId } from './core/revocation.js';
 import type { SessionHandle } from './core/session-handle.js';
 import { SESSION_RUNTIME, type SessionRuntime } from './core/session-runtime.js';
@@ -14,6 +15,12 @@ export interface SessionInfo {
   lastSeenAt: Date;
   /** User agent of the client that logged in, truncated; `null` when it sent none. */
   userAgent: string | null;
+}
+
+/** A session loaded outside a request (`SessionService.fromHeaders`): saved only by `commit()`. */
+export interface DetachedSession extends SessionHandle {
+  /** Saves what changed, in one store call (rejects with `503` when the store fails). */
+  commit(): Promise<void>;
 }
 
 /** Options of `revokeAllForUser`. */
@@ -59,6 +66,28 @@ export class SessionService {
     const session = this.requestSession('login');
     await session.login(userId, data, options);
     return session;
+  }
+
+  /**
+   * A session from plain request headers (`cookie` or `authorization`), for a context with no
+   * HTTP request of this module's: a microservice call, a custom transport, a worker handling
+   * a forwarded request. Read-only unless the caller calls `commit()`; no cookie can be set.
+   *
+   * @example
+   * ```ts
+   * @MessagePattern('cart.add')
+   * async add(@Payload() message: { headers: Record<string, string>; item: string }) {
+   *   const session = await this.sessions.fromHeaders(message.headers);
+   *   if (!session.isAuthenticated) throw new RpcException('login required');
+   *   session.set('cart', [...(session.get('cart') ?? []), message.item]);
+   *   await session.commit();
+   * }
+   * ```
+   */
+  async fromHeaders(headers: PlainHeaders): Promise<DetachedSession> {
+    const state = new SessionState(this.runtime, new HeadersExchange(headers));
+    await state.load();
+    return state;
   }
 
   /** The current session's CSRF token (see `SessionHandle.csrfToken`). */

@@ -11,14 +11,15 @@ import {
   theSessionSetCookie,
   valueOf,
 } from './fixtures/session-helpers.js';
+import { PLATFORMS } from './support/platforms.js';
 
-describe('login and logout', () => {
+describe.each(PLATFORMS)('login and logout (%s)', (platform) => {
   let app: INestApplication;
   let clock: FakeClock;
   let store: ReturnType<typeof spyOnStore>;
 
   beforeAll(async () => {
-    ({ app, clock } = await createTestApp({ keepOnLogin: ['cart'] }));
+    ({ app, clock } = await createTestApp({ keepOnLogin: ['cart'] }, undefined, platform));
     store = spyOnStore(app);
   });
   afterAll(async () => {

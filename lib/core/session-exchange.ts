@@ -5,6 +5,8 @@
  * else in the core knows a request object.
  */
 export interface SessionExchange {
+  /** Whether a response goes back that can carry a cookie or a header (not on a socket). */
+  readonly respondable: boolean;
   /** A request header by lower-case name (its first value); `undefined` when absent. */
   header(name: string): string | undefined;
   /**

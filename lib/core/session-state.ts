@@ -201,6 +201,11 @@ export class SessionState extends SessionHandle {
         `login() with transport '${transport}' needs '${transport}' in the SessionModule transport option`,
       );
     }
+    if (carrier.transport === 'cookie' && !this.exchange.respondable) {
+      throw new TypeError(
+        "login() here has no HTTP response to set the cookie on: use login(userId, data, { transport: 'header' }) and hand the client session.bearerToken, or log in over HTTP",
+      );
+    }
     await this.load();
     const kept = this.plainData(
       this.runtime.options.keepOnLogin.filter((key) => Object.hasOwn(this.record?.data ?? {}, key)),

@@ -26,6 +26,8 @@ export function createExpressMiddleware(runtime: SessionRuntime): SessionMiddlew
 
 /** A node `http` request and response as the session core sees them. */
 export class NodeHttpExchange implements SessionExchange {
+  readonly respondable = true;
+
   constructor(
     private readonly request: IncomingMessage,
     private readonly response: ServerResponse,

@@ -80,6 +80,8 @@ export function bindFastify(instance: FastifyInstanceLike, runtime: SessionRunti
 
 /** A Fastify request and reply as the session core sees them. */
 class FastifyExchange implements SessionExchange {
+  readonly respondable = true;
+
   constructor(
     private readonly request: FastifyRequestLike,
     private readonly reply: FastifyReplyLike,
