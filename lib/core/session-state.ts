@@ -4,13 +4,13 @@ import type { SessionData } from '../interfaces/session-data.interface.js';
 import type { SessionTransport } from '../interfaces/session-module-options.interface.js';
 import type { SessionRecord } from '../interfaces/session-store.interface.js';
 import type { TokenCarrier } from './carriers/token-carrier.js';
-import { assertDataKey, decodeValue, encodedSize, encodeValue } from './session-data.codec.js';
+import { SessionContents } from './session-contents.js';
+import { assertDataKey } from './session-data.codec.js';
 import type { SessionExchange } from './session-exchange.js';
 import { SessionHandle } from './session-handle.js';
 import { newRecord } from './session-record.js';
 import type { SessionRuntime } from './session-runtime.js';
 import { SessionValues } from './session-values.js';
-import { SessionDataTooLargeError } from './session.errors.js';
 
 const MAX_USER_ID_LENGTH = 256;
 
@@ -29,23 +29,18 @@ export interface LoginOptions {
 export class SessionState extends SessionHandle {
   private loading: Promise<void> | null = null;
   private loaded = false;
-  /** Working copy of the session; `null` while the visitor has none. Data in stored form. */
-  private record: SessionRecord | null = null;
+  /** The session and this request's changes; `null` while the visitor has none. */
+  private contents: SessionContents | null = null;
   private token: string | null = null;
-  /** Whether `record.id` exists beyond this request (false for a new or moved session). */
+  /** Whether the session exists beyond this request (false for a new or moved session). */
   private persisted = false;
   /** Whether the session was presented by this request (rather than created by it). */
   private presented = false;
   private carrier: TokenCarrier | null;
-  /** Data keys changed since load: new stored value, or `null` when deleted. */
-  private readonly changes = new Map<string, string | null>();
-  private readonly decoded = new Map<string, unknown>();
-  private values: SessionValues;
   /** Ids this request moved away from (regenerate, login): ended at commit. */
   private obsoleteIds: string[] = [];
   /** The client must be handed the session's value at commit. */
   private reissue = false;
-  private dataSize: number | null = null;
 
   constructor(
     private readonly runtime: SessionRuntime,
@@ -53,7 +48,6 @@ export class SessionState extends SessionHandle {
   ) {
     super();
     this.carrier = runtime.carrierFor(exchange);
-    this.values = this.valuesFor(null);
   }
 
   /** Loads the session once; later calls share the first load. Rejects with `503` on store failure. */
@@ -81,15 +75,15 @@ export class SessionState extends SessionHandle {
 
   /** Whether the request presented a live session (as opposed to having none, or a new one). */
   hasStoredSession(): boolean {
-    return this.presented && this.record !== null;
+    return this.presented && this.contents !== null;
   }
 
   get id(): string {
-    return this.ensureRecord().id;
+    return this.ensureContents().record.id;
   }
 
   get userId(): string | null {
-    return this.loadedRecord()?.userId ?? null;
+    return this.loadedContents()?.record.userId ?? null;
   }
 
   get isAuthenticated(): boolean {
@@ -97,23 +91,19 @@ export class SessionState extends SessionHandle {
   }
 
   get data(): Readonly<Partial<SessionData>> {
-    const snapshot: Record<string, unknown> = {};
-    for (const key of Object.keys(this.loadedRecord()?.data ?? {})) {
-      snapshot[key] = this.get(key as keyof SessionData);
-    }
-    return Object.freeze(snapshot) as Readonly<Partial<SessionData>>;
+    return this.loadedContents()?.snapshot() ?? Object.freeze({});
   }
 
   get createdAt(): Date {
-    return new Date(this.ensureRecord().createdAt);
+    return new Date(this.ensureContents().record.createdAt);
   }
 
   get lastSeenAt(): Date {
-    return new Date(this.ensureRecord().lastSeenAt);
+    return new Date(this.ensureContents().record.lastSeenAt);
   }
 
   get authenticatedAt(): Date | null {
-    const authenticatedAt = this.loadedRecord()?.authenticatedAt ?? null;
+    const authenticatedAt = this.loadedContents()?.record.authenticatedAt ?? null;
     return authenticatedAt === null ? null : new Date(authenticatedAt);
   }
 
@@ -129,15 +119,7 @@ export class SessionState extends SessionHandle {
   }
 
   get<K extends keyof SessionData>(key: K): SessionData[K] | undefined {
-    const record = this.loadedRecord();
-    if (record === null || !Object.hasOwn(record.data, key)) {
-      return undefined;
-    }
-    if (!this.decoded.has(key as string)) {
-      const plain = this.values.plain(record.id, key as string, record.data[key as string]);
-      this.decoded.set(key as string, plain === null ? undefined : decodeValue(plain));
-    }
-    return this.decoded.get(key as string) as SessionData[K];
+    return this.loadedContents()?.get(key as string) as SessionData[K] | undefined;
   }
 
   set<K extends keyof SessionData>(key: K, value: SessionData[K]): void {
@@ -146,40 +128,18 @@ export class SessionState extends SessionHandle {
       this.delete(key);
       return;
     }
-    const record = this.ensureRecord();
-    const stored = this.values.stored(record.id, key, encodeValue(key, value));
-    const previous = Object.hasOwn(record.data, key) ? record.data[key] : undefined;
-    const size =
-      this.currentDataSize() -
-      (previous === undefined ? 0 : Buffer.byteLength(key) + Buffer.byteLength(previous)) +
-      Buffer.byteLength(key) +
-      Buffer.byteLength(stored);
-    if (size > this.runtime.options.maxDataSize) {
-      throw new SessionDataTooLargeError(key, size, this.runtime.options.maxDataSize);
-    }
-    record.data[key] = stored;
-    this.dataSize = size;
-    this.changes.set(key, stored);
-    this.decoded.delete(key);
+    this.ensureContents().set(key as string, value);
   }
 
   delete(key: keyof SessionData): void {
     assertDataKey(key);
-    const record = this.loadedRecord();
-    if (record === null || !Object.hasOwn(record.data, key)) {
-      return;
-    }
-    this.dataSize =
-      this.currentDataSize() - Buffer.byteLength(key) - Buffer.byteLength(record.data[key]);
-    delete record.data[key];
-    this.changes.set(key, null);
-    this.decoded.delete(key);
+    this.loadedContents()?.delete(key as string);
   }
 
   async regenerate(): Promise<void> {
     await this.load();
-    const record = this.ensureRecord();
-    this.moveTo(record, this.plainData(Object.keys(record.data)));
+    const contents = this.ensureContents();
+    this.moveTo(contents.record, contents.plainData(Object.keys(contents.record.data)));
   }
 
   /**
@@ -194,22 +154,20 @@ export class SessionState extends SessionHandle {
     if (typeof userId !== 'string' || userId.length === 0 || userId.length > MAX_USER_ID_LENGTH) {
       throw new TypeError(`login() needs a userId string of 1 to ${MAX_USER_ID_LENGTH} characters`);
     }
-    const carrier = this.runtime.carriers[options.transport ?? 'cookie'];
+    const transport = options.transport ?? 'cookie';
+    const carrier = this.runtime.carriers[transport];
     if (carrier === undefined) {
-      const transport = options.transport ?? 'cookie';
       throw new TypeError(
         `login() with transport '${transport}' needs '${transport}' in the SessionModule transport option`,
       );
     }
-    if (carrier.transport === 'cookie' && !this.exchange.respondable) {
+    if (transport === 'cookie' && !this.exchange.respondable) {
       throw new TypeError(
         "login() here has no HTTP response to set the cookie on: use login(userId, data, { transport: 'header' }) and hand the client session.bearerToken, or log in over HTTP",
       );
     }
     await this.load();
-    const kept = this.plainData(
-      this.runtime.options.keepOnLogin.filter((key) => Object.hasOwn(this.record?.data ?? {}, key)),
-    );
+    const kept = this.contents?.plainData(this.runtime.options.keepOnLogin) ?? new Map();
     const now = this.runtime.now();
     this.carrier = carrier;
     this.moveTo({ ...this.blankRecord(now), userId, authenticatedAt: now }, kept);
@@ -220,19 +178,15 @@ export class SessionState extends SessionHandle {
 
   async destroy(): Promise<void> {
     await this.load();
-    const ids = [...this.obsoleteIds, ...(this.persisted && this.record ? [this.record.id] : [])];
-    await this.runtime.persistence.end(ids, this.runtime.now());
-    this.record = null;
+    const current = this.persisted && this.contents ? [this.contents.record.id] : [];
+    await this.runtime.persistence.end([...this.obsoleteIds, ...current], this.runtime.now());
+    this.contents = null;
     this.token = null;
-    this.values = this.valuesFor(null);
     this.persisted = false;
     this.presented = false;
     this.obsoleteIds = [];
     this.reissue = false;
-    this.changes.clear();
-    this.decoded.clear();
-    this.dataSize = null;
-    this.clearCarrier();
+    this.carrier?.clear(this.exchange);
   }
 
   /**
@@ -246,33 +200,34 @@ export class SessionState extends SessionHandle {
     }
     await this.loading;
     const { persistence } = this.runtime;
-    const record = this.record;
+    const contents = this.contents;
     const now = this.runtime.now();
     let value: string | null = null;
-    if (record !== null) {
+    if (contents !== null) {
       const saved = await persistence.save({
-        record,
+        record: contents.record,
         token: this.token,
         isNew: !this.persisted,
-        changes: this.changes,
+        changes: contents.changes,
         reissue: this.reissue,
         now,
       });
       this.persisted = saved.persisted;
       value = saved.value;
-      this.changes.clear();
+      contents.changes.clear();
     }
     if (this.obsoleteIds.length > 0) {
       await persistence.end(this.obsoleteIds, now);
       this.obsoleteIds = [];
     }
-    if (value !== null && record !== null && this.carrier !== null) {
-      const maxAgeSeconds = Math.max(0, Math.floor((record.absoluteExpiresAt - now) / 1000));
-      this.carrier.write(this.exchange, value, maxAgeSeconds, this.presented);
+    if (value !== null && contents !== null && this.carrier !== null) {
+      const left = Math.floor((contents.record.absoluteExpiresAt - now) / 1000);
+      this.carrier.write(this.exchange, value, Math.max(0, left), this.presented);
     }
     this.reissue = false;
   }
 
+  /** carrier reads → persistence opens. */
   private async open(): Promise<void> {
     try {
       const presented = this.carrier?.read(this.exchange) ?? { kind: 'absent' };
@@ -284,118 +239,74 @@ export class SessionState extends SessionHandle {
           ? await this.runtime.persistence.open(presented.value, this.runtime.now())
           : null;
       if (opened === null) {
-        this.clearCarrier();
+        this.carrier?.clear(this.exchange);
         return;
       }
-      this.record = opened.record;
       this.token = opened.token;
-      this.values = this.valuesFor(opened.token);
+      this.contents = this.contentsOf(opened.record);
       this.persisted = true;
       this.presented = true;
       this.reissue = opened.stale;
-      this.resealStaleValues();
+      if (this.runtime.options.keys.data.keys.length > 1) {
+        this.contents.resealStale();
+      }
     } finally {
       this.loaded = true;
     }
   }
 
-  private loadedRecord(): SessionRecord | null {
+  private loadedContents(): SessionContents | null {
     if (!this.loaded) {
       throw new Error(
         'The session is not loaded yet: take it with @Session() or `await sessionService.current()`',
       );
     }
-    return this.record;
+    return this.contents;
   }
 
-  private ensureRecord(): SessionRecord {
-    const record = this.loadedRecord();
-    if (record !== null) {
-      return record;
+  private ensureContents(): SessionContents {
+    const contents = this.loadedContents();
+    if (contents !== null) {
+      return contents;
     }
-    this.useToken(generateToken());
-    this.record = { ...this.blankRecord(this.runtime.now()), id: this.idOf(this.token) };
+    this.token = generateToken();
+    const record = { ...this.blankRecord(this.runtime.now()), id: this.idOf(this.token) };
+    this.contents = this.contentsOf(record);
     this.persisted = false;
-    return this.record;
+    return this.contents;
   }
 
   private blankRecord(now: number): SessionRecord {
     return newRecord(now, this.runtime.options, this.exchange.header('user-agent'));
   }
 
-  private idOf(token: string | null): string {
-    return this.runtime.persistence.idOf(token as string);
+  private idOf(token: string): string {
+    return this.runtime.persistence.idOf(token);
   }
 
-  private useToken(token: string): void {
-    this.token = token;
-    this.values = this.valuesFor(token);
-  }
-
-  private valuesFor(token: string | null): SessionValues {
-    const sealed = this.runtime.persistence.sealsValues;
-    return new SessionValues(sealed ? this.runtime.options.keys.data : null, token);
+  /** The contents of `record` under the current token (whose key seals data at rest). */
+  private contentsOf(record: SessionRecord): SessionContents {
+    const { persistence, options } = this.runtime;
+    const values = new SessionValues(
+      persistence.sealsValues ? options.keys.data : null,
+      this.token,
+    );
+    return new SessionContents(record, values, options.maxDataSize);
   }
 
   /**
    * Puts the session under a fresh token and id, with `plainData` sealed anew for it; the old
    * id, if it exists beyond this request, is ended at commit.
    */
-  private moveTo(base: SessionRecord, plainData: Map<string, string>): void {
-    if (this.persisted && this.record !== null) {
-      this.obsoleteIds.push(this.record.id);
+  private moveTo(base: SessionRecord, plainData: ReadonlyMap<string, string>): void {
+    if (this.persisted && this.contents !== null) {
+      this.obsoleteIds.push(this.contents.record.id);
     }
-    this.useToken(generateToken());
-    const record: SessionRecord = { ...base, id: this.idOf(this.token), data: {} };
-    this.record = record;
-    for (const [key, plain] of plainData) {
-      record.data[key] = this.values.stored(record.id, key, plain);
-    }
+    this.token = generateToken();
+    this.contents = this.contentsOf({ ...base, id: this.idOf(this.token), data: {} });
+    this.contents.adopt(plainData);
     this.persisted = false;
     this.presented = false;
-    this.changes.clear();
-    this.decoded.clear();
-    this.dataSize = null;
     this.reissue = true;
-  }
-
-  /** The JSON text of each key, opened from its stored form; unreadable values are dropped. */
-  private plainData(keys: readonly string[]): Map<string, string> {
-    const plain = new Map<string, string>();
-    const record = this.record;
-    for (const key of keys) {
-      const stored = record?.data[key];
-      const text = stored === undefined ? null : this.values.plain(record!.id, key, stored);
-      if (text !== null) {
-        plain.set(key, text);
-      }
-    }
-    return plain;
-  }
-
-  /** After a key rotation: values sealed under an older key are sealed again under the primary. */
-  private resealStaleValues(): void {
-    const record = this.record;
-    if (record === null || this.runtime.options.keys.data.keys.length < 2) {
-      return;
-    }
-    for (const [key, stored] of Object.entries(record.data)) {
-      if (this.values.isStale(stored)) {
-        const plain = this.values.plain(record.id, key, stored);
-        if (plain !== null) {
-          record.data[key] = this.values.stored(record.id, key, plain);
-          this.changes.set(key, record.data[key]);
-        }
-      }
-    }
-  }
-
-  private currentDataSize(): number {
-    this.dataSize ??= encodedSize(this.record?.data ?? {});
-    return this.dataSize;
-  }
-
-  private clearCarrier(): void {
-    this.carrier?.clear(this.exchange);
   }
 }
