@@ -1,8 +1,7 @@
 import { Inject, Injectable, type CanActivate, type ExecutionContext } from '@nestjs/common';
-import { Reflector } from '@nestjs/core';
 import { CsrfProtection } from './csrf/csrf-protection.js';
 import { contextSessionOf, type ContextSession } from './platform/execution-context.js';
-import { SESSION_PARAM_KEY } from './session.constants.js';
+import { RoutePolicies } from './route-policy.js';
 
 /**
  * The global guard `SessionModule` registers on every route and resolver: the CSRF checks of
@@ -13,7 +12,7 @@ import { SESSION_PARAM_KEY } from './session.constants.js';
 @Injectable()
 export class SessionRequestGuard implements CanActivate {
   constructor(
-    @Inject(Reflector) private readonly reflector: Reflector,
+    @Inject(RoutePolicies) private readonly policies: RoutePolicies,
     @Inject(CsrfProtection) private readonly csrf: CsrfProtection,
   ) {}
 
@@ -23,9 +22,7 @@ export class SessionRequestGuard implements CanActivate {
       return true;
     }
     const checkCsrf = this.csrf.applies(request);
-    const preload =
-      !request.state.isLoaded &&
-      this.reflector.get<boolean | undefined>(SESSION_PARAM_KEY, context.getHandler()) === true;
+    const preload = !request.state.isLoaded && this.policies.of(context).takesSession;
     return checkCsrf || preload ? this.prepare(context, request, checkCsrf) : true;
   }
 

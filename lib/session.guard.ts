@@ -12,7 +12,7 @@ import type { SessionHandle } from './core/session-handle.js';
 import { SESSION_RUNTIME, type SessionRuntime } from './core/session-runtime.js';
 import type { SessionState } from './core/session-state.js';
 import { contextSessionOf, missingSessionDenial } from './platform/execution-context.js';
-import { FRESH_SESSION_KEY, PUBLIC_KEY, ROLES_KEY } from './session.constants.js';
+import { RoutePolicies } from './route-policy.js';
 
 /**
  * Lets a request through only with a live, logged-in session: `401` without one, `403` when
@@ -32,10 +32,14 @@ import { FRESH_SESSION_KEY, PUBLIC_KEY, ROLES_KEY } from './session.constants.js
  */
 @Injectable()
 export class SessionGuard implements CanActivate {
+  private readonly policies: RoutePolicies;
+
   constructor(
     protected readonly reflector: Reflector,
     @Inject(SESSION_RUNTIME) protected readonly runtime: SessionRuntime,
-  ) {}
+  ) {
+    this.policies = new RoutePolicies(reflector);
+  }
 
   canActivate(context: ExecutionContext): boolean | Promise<boolean> {
     // Public routes pass synchronously: no promise, no session work.
@@ -66,10 +70,7 @@ export class SessionGuard implements CanActivate {
         message: `This route requires the role(s): ${requiredRoles.join(', ')}`,
       });
     }
-    const freshFor = this.reflector.getAllAndOverride<number | undefined>(FRESH_SESSION_KEY, [
-      context.getHandler(),
-      context.getClass(),
-    ]);
+    const freshFor = this.policies.of(context).freshForMs;
     if (freshFor !== undefined && !this.isFresh(session, freshFor)) {
       throw new UnauthorizedException({
         statusCode: HttpStatus.UNAUTHORIZED,
@@ -81,28 +82,22 @@ export class SessionGuard implements CanActivate {
     return true;
   }
 
-  /** Whether the route or its controller is marked `@Public()`. */
+  /**
+   * Whether the route needs no session: `@Public()` on it or its controller, unless the route
+   * demands roles or freshness. The handler's own level decides before its class's; on one
+   * level, `@Roles()` or `@FreshSession()` beats `@Public()`.
+   */
   protected isPublic(context: ExecutionContext): boolean {
-    return (
-      this.reflector.getAllAndOverride<boolean | undefined>(PUBLIC_KEY, [
-        context.getHandler(),
-        context.getClass(),
-      ]) === true
-    );
+    return this.policies.of(context).isPublic;
   }
 
   /** Roles `@Roles()` asks for on the route (or, failing that, its controller). */
-  protected requiredRoles(context: ExecutionContext): string[] {
-    return (
-      this.reflector.getAllAndOverride<string[] | undefined>(ROLES_KEY, [
-        context.getHandler(),
-        context.getClass(),
-      ]) ?? []
-    );
+  protected requiredRoles(context: ExecutionContext): readonly string[] {
+    return this.policies.of(context).roles;
   }
 
   /** Whether the session holds every required role. */
-  protected hasRoles(session: SessionHandle, requiredRoles: string[]): boolean {
+  protected hasRoles(session: SessionHandle, requiredRoles: readonly string[]): boolean {
     const roles = session.get('roles');
     return Array.isArray(roles) && requiredRoles.every((role) => roles.includes(role));
   }

@@ -17,6 +17,7 @@ import { ConfigurableSessionModule, SESSION_MODULE_OPTIONS } from './session.mod
 import { SessionGuard } from './session.guard.js';
 import { SessionRequestGuard } from './session-request.guard.js';
 import { bindPlatform } from './platform/bind-platform.js';
+import { RoutePolicies } from './route-policy.js';
 import { SessionService } from './session.service.js';
 import { MemoryStore } from './stores/memory-session.store.js';
 
@@ -61,6 +62,7 @@ import { MemoryStore } from './stores/memory-session.store.js';
         now: () => number,
       ): SessionRuntime => new SessionRuntime(options, store, now),
     },
+    RoutePolicies,
     CsrfProtection,
     { provide: APP_GUARD, useClass: SessionRequestGuard },
     SessionGuard,

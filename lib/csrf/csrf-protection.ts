@@ -5,10 +5,9 @@ import {
   Injectable,
   type ExecutionContext,
 } from '@nestjs/common';
-import { Reflector } from '@nestjs/core';
 import { SESSION_RUNTIME, type SessionRuntime } from '../core/session-runtime.js';
 import type { ContextSession } from '../platform/execution-context.js';
-import { SKIP_CSRF_KEY } from '../session.constants.js';
+import { RoutePolicies } from '../route-policy.js';
 import { verifyCsrfToken } from './csrf-token.js';
 
 /**
@@ -25,7 +24,7 @@ import { verifyCsrfToken } from './csrf-token.js';
 @Injectable()
 export class CsrfProtection {
   constructor(
-    protected readonly reflector: Reflector,
+    @Inject(RoutePolicies) protected readonly policies: RoutePolicies,
     @Inject(SESSION_RUNTIME) protected readonly runtime: SessionRuntime,
   ) {}
 
@@ -39,12 +38,7 @@ export class CsrfProtection {
   /** Throws `403` for a request that may be forged. Call only when `applies()` is true. */
   async check(context: ExecutionContext, request: ContextSession): Promise<void> {
     const { csrf } = this.runtime.options;
-    if (
-      this.reflector.getAllAndOverride<boolean | undefined>(SKIP_CSRF_KEY, [
-        context.getHandler(),
-        context.getClass(),
-      ]) === true
-    ) {
+    if (this.policies.of(context).skipCsrf) {
       return;
     }
     if (request.viaGet) {
