@@ -1,12 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { mkdirSync, mkdtempSync, readFileSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { isAbsolute, join, relative } from 'node:path';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { installScratchApp, packLibrary, type PackedLibrary } from './support/packed-package.js';
 import {
-  buildLibrary,
   PROJECT_ROOT,
   runCommand,
-  runNpm,
   startNodeServer,
   type NodeServer,
 } from './support/sample-process.js';
@@ -18,9 +16,7 @@ import {
  */
 
 const COOKIE_NAME = '__Host-sid';
-const INSTALL_TIMEOUT_MS = 150_000;
 const TEST_TIMEOUT_MS = 180_000;
-const INSTALL_FLAGS = ['install', '--prefer-offline', '--no-audit', '--no-fund'];
 
 /**
  * The scratch app's controller and module, written without decorator syntax (plain JS runs
@@ -176,45 +172,29 @@ async function exerciseSessionRoutes(server: NodeServer): Promise<void> {
 }
 
 describe('the npm package (npm pack, installed into scratch apps)', () => {
-  let workDir = '';
-  let tarball = '';
+  let packed: PackedLibrary | undefined;
   const servers: NodeServer[] = [];
 
   beforeAll(async () => {
-    await buildLibrary();
-    workDir = realpathSync(mkdtempSync(join(tmpdir(), 'nest-secure-session-package-')));
-    const packed = await runNpm(['pack', '--json', '--pack-destination', workDir]);
-    const [{ filename }] = JSON.parse(packed.stdout) as [{ filename: string }];
-    tarball = join(workDir, filename);
+    packed = await packLibrary('package');
   }, 120_000);
 
   afterAll(async () => {
     await Promise.all(servers.map((server) => server.stop()));
-    if (workDir !== '') {
-      rmSync(workDir, { recursive: true, force: true });
-    }
+    packed?.remove();
   });
 
-  /** Creates `<workDir>/<name>` with a package.json, installs `dependencies` there. */
-  async function scratchApp(
+  /** Creates `<workDir>/<name>` with a package.json, installs the tarball and `dependencies`. */
+  function scratchApp(
     name: string,
     type: 'module' | 'commonjs',
     dependencies: string[],
   ): Promise<string> {
-    const dir = join(workDir, name);
-    const fromProject = relative(PROJECT_ROOT, dir);
-    expect(fromProject.startsWith('..') || isAbsolute(fromProject)).toBe(true);
-    mkdirSync(dir);
-    writeFileSync(
-      join(dir, 'package.json'),
-      JSON.stringify({ name, version: '0.0.0', private: true, type }, null, 2),
-    );
-    await runNpm([...INSTALL_FLAGS, tarball, ...dependencies], dir, INSTALL_TIMEOUT_MS);
-    return dir;
+    return installScratchApp(packed as PackedLibrary, name, type, dependencies);
   }
 
   it('ships dist (entry, types, exports targets) and no sources, tests or sample', async () => {
-    const entries = await tarballEntries(tarball);
+    const entries = await tarballEntries((packed as PackedLibrary).tarball);
     const manifest = JSON.parse(readFileSync(join(PROJECT_ROOT, 'package.json'), 'utf8')) as {
       main: string;
       types: string;
