@@ -166,7 +166,14 @@ export class SessionState extends SessionHandle {
         "login() here has no HTTP response to set the cookie on: use login(userId, data, { transport: 'header' }) and hand the client session.bearerToken, or log in over HTTP",
       );
     }
-    await this.load();
+    if (carrier === this.carrier) {
+      await this.load();
+    } else {
+      // A login for another carrier (a token for an API client, from a request that came with
+      // the cookie) neither reads nor ends the session the request presented: it is another
+      // client's, and ending it here would let a forged request log its owner out.
+      this.detachPresented();
+    }
     const kept = this.contents?.plainData(this.runtime.options.keepOnLogin) ?? new Map();
     const now = this.runtime.now();
     this.carrier = carrier;
@@ -253,6 +260,19 @@ export class SessionState extends SessionHandle {
     } finally {
       this.loaded = true;
     }
+  }
+
+  /** Forgets the presented session without reading or ending it; the state counts as loaded. */
+  private detachPresented(): void {
+    if (this.loading === null) {
+      this.exchange.commitBeforeSend(() => this.commit());
+      this.loading = Promise.resolve();
+      this.loaded = true;
+    }
+    this.contents = null;
+    this.token = null;
+    this.persisted = false;
+    this.presented = false;
   }
 
   private loadedContents(): SessionContents | null {

@@ -17,8 +17,8 @@ import { verifyCsrfToken } from './csrf-token.js';
  * 2. `Origin`: when sent, it must be the app's own (same host) or listed in `trustedOrigins`;
  *    `null` is refused.
  * 3. A live cookie session requires its CSRF token in the header or form field (never a cookie).
- * Requests authenticated by the `Authorization` header carry no ambient credentials and are
- * exempt; so are routes marked `@SkipCsrf()`. A GraphQL mutation sent as `GET` is refused.
+ * A request whose session a valid bearer token authenticated carries no ambient credential and
+ * is exempt (any other `Authorization` header exempts nothing); so are routes marked `@SkipCsrf()`. A GraphQL mutation sent as `GET` is refused.
  * Run by `SessionRequestGuard` on every route and resolver.
  */
 @Injectable()
@@ -28,11 +28,10 @@ export class CsrfProtection {
     @Inject(SESSION_RUNTIME) protected readonly runtime: SessionRuntime,
   ) {}
 
-  /** Whether this request needs checking at all: an unsafe operation on a cookie session. */
+  /** Whether this request needs checking at all: an unsafe operation where a cookie may ride. */
   applies(request: ContextSession): boolean {
-    return (
-      this.runtime.options.csrf.enabled && request.unsafe && !request.state.usesHeaderTransport()
-    );
+    const { csrf, transports } = this.runtime.options;
+    return csrf.enabled && transports.cookie && request.unsafe;
   }
 
   /** Throws `403` for a request that may be forged. Call only when `applies()` is true. */
@@ -40,6 +39,15 @@ export class CsrfProtection {
     const { csrf } = this.runtime.options;
     if (this.policies.of(context).skipCsrf) {
       return;
+    }
+    const session = request.state;
+    if (session.usesHeaderTransport()) {
+      // Exempt only when a valid bearer token authenticated the session: it carries no ambient
+      // credential. Any other `Authorization` header proves nothing about where the request came from.
+      await session.load();
+      if (session.hasStoredSession() && session.isAuthenticated) {
+        return;
+      }
     }
     if (request.viaGet) {
       throw this.refusal('A state-changing operation must not be sent with GET');
@@ -52,7 +60,6 @@ export class CsrfProtection {
     if (origin !== undefined && !this.isOwnOrigin(origin, request) && !this.isTrusted(origin)) {
       throw this.refusal('Request from an untrusted origin refused');
     }
-    const session = request.state;
     await session.load();
     if (session.hasStoredSession() && !this.hasValidToken(request, session.id)) {
       throw this.refusal(

@@ -2,6 +2,7 @@ import type { SessionExchange } from '../session-exchange.js';
 import type { PresentedToken, TokenCarrier } from './token-carrier.js';
 
 const BEARER = /^Bearer ([A-Za-z0-9._-]{1,4096})$/i;
+const BEARER_SCHEME = /^bearer(?:\s|$)/i;
 
 /**
  * Response header carrying a bearer token re-signed under the current secret, sent when the
@@ -16,8 +17,9 @@ export const REISSUED_TOKEN_HEADER = 'x-session-token';
 export class BearerCarrier implements TokenCarrier {
   readonly transport = 'header' as const;
 
+  /** Only a `Bearer` credential is this library's: `Basic`, `Negotiate`… belong to someone else. */
   presentIn(exchange: SessionExchange): boolean {
-    return exchange.header('authorization') !== undefined;
+    return BEARER_SCHEME.test(exchange.header('authorization') ?? '');
   }
 
   read(exchange: SessionExchange): PresentedToken {
