@@ -90,7 +90,8 @@ export interface SessionModuleOptions {
   /**
    * Seal every data value with AES-256-GCM before the store sees it, under a key derived from
    * the secret and the session's own token: a store dump reveals nothing, even with the secret.
-   * Default `false`.
+   * Default `true` for every store outside the process (`RedisStore`, custom stores) and `false`
+   * for `MemoryStore`, whose memory is the process's own; set it to opt out or in explicitly.
    */
   encryptAtRest?: boolean;
   /** Cookie attributes. */

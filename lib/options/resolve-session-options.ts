@@ -6,8 +6,10 @@ import type {
   SessionModuleOptions,
 } from '../interfaces/session-module-options.interface.js';
 import type { SessionWriteOptions } from '../interfaces/session-store.interface.js';
+import { MemoryStore } from '../stores/memory-session.store.js';
 import { toMilliseconds } from './duration.js';
 import { SessionOptionsError } from './session-options.error.js';
+import { unknownOptionProblems } from './unknown-options.js';
 import { CookieOptionsSchema, SessionOptionsSchema } from './session-options.schema.js';
 
 /** Options after defaults, validation and key derivation. Frozen; shared by every provider. */
@@ -261,6 +263,14 @@ function cookieProblems(
 }
 
 /**
+ * Whether sessions leave the process (RedisStore, any custom store): encrypted at rest by
+ * default there. The default MemoryStore's memory is the process's own.
+ */
+function storesOutsideProcess(store: SessionModuleOptions['store']): boolean {
+  return store !== undefined && store !== 'cookie' && !(store instanceof MemoryStore);
+}
+
+/**
  * Merges defaults over the user's options, validates them and derives the keys. Throws a
  * `SessionOptionsError` that names every wrong option and its fix.
  */
@@ -275,6 +285,7 @@ export function resolveSessionOptions(options: SessionModuleOptions): ResolvedSe
   const merged = { ...SESSION_DEFAULTS, ...options, cookie };
 
   const problems = [
+    ...unknownOptionProblems(options),
     ...secretProblems(options.secret),
     ...messagesOf(validateSync(Object.assign(new SessionOptionsSchema(), merged)), ''),
     ...messagesOf(validateSync(Object.assign(new CookieOptionsSchema(), userCookie)), 'cookie.'),
@@ -334,7 +345,7 @@ export function resolveSessionOptions(options: SessionModuleOptions): ResolvedSe
       headerName: csrf.headerName ?? 'x-csrf-token',
       fieldName: csrf.fieldName ?? '_csrf',
     }),
-    encryptAtRest: options.encryptAtRest === true,
+    encryptAtRest: options.encryptAtRest ?? storesOutsideProcess(options.store),
     stateless: options.store === 'cookie',
   });
 }
