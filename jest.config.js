@@ -7,6 +7,9 @@ export default {
   moduleNameMapper: {
     '^nest-secure-session$': '<rootDir>/lib/index.ts',
     '^(\\.{1,2}/.*)\\.js$': '$1',
+    // Mercurius loads @fastify/static, which requires the ESM-only content-disposition 3; Jest's
+    // `require` cannot load ESM before Node 24.9. The hoisted CommonJS 2.x has the same API.
+    '^content-disposition$': '<rootDir>/node_modules/content-disposition/dist/index.js',
   },
   transform: {
     '^.+\\.ts$': ['ts-jest', { useESM: true, tsconfig: 'tsconfig.json' }],

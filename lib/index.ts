@@ -9,6 +9,11 @@ export {
 } from './core/session.errors.js';
 export * from './decorators/index.js';
 export * from './interfaces/index.js';
+export {
+  GraphQLSubscriptionSessions,
+  type SubscriptionHandshake,
+  type SubscriptionSessionContext,
+} from './platform/graphql-subscriptions.js';
 export { SessionOptionsError } from './options/session-options.error.js';
 export { SessionGuard } from './session.guard.js';
 export { SessionModule } from './session.module.js';

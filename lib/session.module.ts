@@ -17,6 +17,7 @@ import { ConfigurableSessionModule, SESSION_MODULE_OPTIONS } from './session.mod
 import { SessionGuard } from './session.guard.js';
 import { SessionRequestGuard } from './session-request.guard.js';
 import { bindPlatform } from './platform/bind-platform.js';
+import { GraphQLSubscriptionSessions } from './platform/graphql-subscriptions.js';
 import { RoutePolicies } from './route-policy.js';
 import { SessionService } from './session.service.js';
 import { MemoryStore } from './stores/memory-session.store.js';
@@ -67,8 +68,15 @@ import { MemoryStore } from './stores/memory-session.store.js';
     { provide: APP_GUARD, useClass: SessionRequestGuard },
     SessionGuard,
     SessionService,
+    GraphQLSubscriptionSessions,
   ],
-  exports: [SessionService, SessionGuard, SessionStore, SESSION_RUNTIME],
+  exports: [
+    SessionService,
+    SessionGuard,
+    SessionStore,
+    SESSION_RUNTIME,
+    GraphQLSubscriptionSessions,
+  ],
 })
 export class SessionModule
   extends ConfigurableSessionModule

@@ -1,5 +1,6 @@
 import { HttpStatus, Logger, UnauthorizedException, type ExecutionContext } from '@nestjs/common';
 import type { SessionState } from '../core/session-state.js';
+import { subscriptionSessionOf } from './graphql-subscriptions.js';
 import { boundSessionOf } from './request-binding.js';
 import { socketSessionOf } from './socket-binding.js';
 
@@ -17,6 +18,12 @@ export interface ContextSession {
   header(name: string): string | undefined;
   /** A field of the parsed request body (`undefined` where there is none). */
   field(name: string): unknown;
+}
+
+/** Whatever a GraphQL context holds as its request: perhaps not an HTTP one at all. */
+interface PlainRequest {
+  readonly headers?: Record<string, string | string[] | undefined>;
+  readonly raw?: PlainRequest;
 }
 
 /** A node or Fastify request, as far as the session needs one. */
@@ -40,7 +47,7 @@ export function contextSessionOf(context: ExecutionContext): ContextSession | st
     return httpSession(request, null) ?? MISSING_HTTP;
   }
   if (type === 'graphql') {
-    return graphqlSession(context) ?? MISSING_GRAPHQL;
+    return graphqlSession(context);
   }
   if (type === 'ws') {
     return socketSessionOf(context) ?? MISSING_WS;
@@ -52,6 +59,10 @@ const MISSING_HTTP =
   'the HTTP request has no session: import SessionModule.forRoot() in the root module (it binds sessions on the Express or Fastify adapter)';
 const MISSING_GRAPHQL =
   "the GraphQL context has no request: keep the driver's default context, or return { req } (Apollo) or { reply } (Mercurius) from your context function";
+const MISSING_SUBSCRIPTION =
+  'the GraphQL subscription has no session: spread GraphQLSubscriptionSessions.context() into the graphql-ws context (Apollo) or subscription.context (Mercurius); see "GraphQL" in the README';
+const SOCKET_MUTATION =
+  'a mutation over a subscription connection has no response to save the session in: send mutations over HTTP';
 const MISSING_WS =
   'the WebSocket client has no session: use the session WebSocket adapter (see "WebSockets" in the README)';
 
@@ -78,14 +89,39 @@ function httpSession(
   };
 }
 
-/** GraphQL: the HTTP request the operation came in (Apollo's `req`, Mercurius's `reply`). */
-function graphqlSession(context: ExecutionContext): ContextSession | null {
+/**
+ * GraphQL: the HTTP request the operation came in (Apollo's `req`, Mercurius's
+ * `reply.request`), else the session `GraphQLSubscriptionSessions` put in the context of an
+ * operation on a subscription connection. A WebSocket upgrade request is never used as an HTTP
+ * one: its cookie would reach the resolver without the handshake's Origin check.
+ */
+function graphqlSession(context: ExecutionContext): ContextSession | string {
   const gqlContext = context.getArgByIndex<
-    { req?: PlatformRequest; reply?: { request?: PlatformRequest } } | undefined
+    { req?: PlainRequest; reply?: { request?: PlainRequest } } | undefined
   >(2);
   const info = context.getArgByIndex<{ operation?: { operation?: string } } | undefined>(3);
+  const operation = info?.operation?.operation ?? 'query';
   const request = gqlContext?.req ?? gqlContext?.reply?.request;
-  return httpSession(request, info?.operation?.operation ?? 'query');
+  const overSocket =
+    operation === 'subscription' || (request?.raw ?? request)?.headers?.upgrade !== undefined;
+  const http = overSocket ? null : httpSession(request as PlatformRequest | undefined, operation);
+  if (http !== null) {
+    return http;
+  }
+  const subscription = subscriptionSessionOf(gqlContext);
+  if (subscription === undefined) {
+    return overSocket ? MISSING_SUBSCRIPTION : MISSING_GRAPHQL;
+  }
+  if (operation === 'mutation') {
+    return SOCKET_MUTATION;
+  }
+  return {
+    state: subscription.state,
+    unsafe: false,
+    viaGet: false,
+    header: subscription.header,
+    field: () => undefined,
+  };
 }
 
 function headerValue(value: string | string[] | undefined): string | undefined {

@@ -40,13 +40,18 @@ export interface FastifyInstanceLike {
 }
 
 /**
- * Fastify: a session per request (`onRequest`), the async context around the handler
+ * Fastify: a session per request but WebSocket handshakes (`onRequest`), the async context around the handler
  * (`preHandler`), and the save before the reply is sent (`onSend`, where headers, status and
  * payload can still change): a failed save replaces the reply with its error.
  */
 export function bindFastify(instance: FastifyInstanceLike, runtime: SessionRuntime): void {
   instance.addHook('onRequest', (request, reply, done) => {
-    bindSession(request.raw, new SessionState(runtime, new FastifyExchange(request, reply)));
+    // A WebSocket handshake (`@fastify/websocket` routes it like a request) gets no session: its
+    // cookie would reach the socket's handlers without the handshake's Origin check, and it has
+    // no reply to save in. The socket's adapter reads the session from the handshake itself.
+    if (request.headers.upgrade?.toString().toLowerCase() !== 'websocket') {
+      bindSession(request.raw, new SessionState(runtime, new FastifyExchange(request, reply)));
+    }
     done();
   });
   instance.addHook('preHandler', (request, _reply, done) => {
