@@ -9,6 +9,7 @@ import { SESSION_RUNTIME, type SessionRuntime } from '../core/session-runtime.js
 import type { ContextSession } from '../platform/execution-context.js';
 import { RoutePolicies } from '../route-policy.js';
 import { verifyCsrfToken } from './csrf-token.js';
+import { originRefusal } from './request-origin.js';
 
 /**
  * Refuses cross-site requests that ride on the session cookie, in three layers, on unsafe
@@ -52,37 +53,15 @@ export class CsrfProtection {
     if (request.viaGet) {
       throw this.refusal('A state-changing operation must not be sent with GET');
     }
-    const origin = request.header('origin');
-    const fetchSite = request.header('sec-fetch-site');
-    if (fetchSite === 'cross-site' || (fetchSite === 'same-site' && !this.isTrusted(origin))) {
-      throw this.refusal(`Cross-site request refused (Sec-Fetch-Site: ${fetchSite})`);
-    }
-    if (origin !== undefined && !this.isOwnOrigin(origin, request) && !this.isTrusted(origin)) {
-      throw this.refusal('Request from an untrusted origin refused');
+    const refusal = originRefusal(request.header, csrf.trustedOrigins);
+    if (refusal !== null) {
+      throw this.refusal(refusal);
     }
     await session.load();
     if (session.hasStoredSession() && !this.hasValidToken(request, session.id)) {
       throw this.refusal(
         `Missing or invalid CSRF token: send it in the '${csrf.headerName}' header or the '${csrf.fieldName}' field`,
       );
-    }
-  }
-
-  /** Whether the origin is listed in `trustedOrigins` (exact match). */
-  protected isTrusted(origin: string | undefined): boolean {
-    return origin !== undefined && this.runtime.options.csrf.trustedOrigins.has(origin);
-  }
-
-  /** Whether the origin names the host the request was sent to. */
-  protected isOwnOrigin(origin: string, request: ContextSession): boolean {
-    const host = request.header('host');
-    if (origin === 'null' || host === undefined) {
-      return false;
-    }
-    try {
-      return new URL(origin).host === host.toLowerCase();
-    } catch {
-      return false;
     }
   }
 

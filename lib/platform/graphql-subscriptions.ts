@@ -2,6 +2,7 @@ import { Inject, Injectable } from '@nestjs/common';
 import { HeadersExchange, type PlainHeaders } from '../core/headers.exchange.js';
 import { SESSION_RUNTIME, type SessionRuntime } from '../core/session-runtime.js';
 import { SessionState } from '../core/session-state.js';
+import { originRefusal } from '../csrf/request-origin.js';
 
 /** What a GraphQL subscription connection (graphql-ws) knows of its client. */
 export interface SubscriptionHandshake {
@@ -82,16 +83,9 @@ export class GraphQLSubscriptionSessions {
   /** Whether the handshake may use the session cookie: the CSRF layer's Origin rules. */
   private cookieAllowed(headers: HeadersExchange): boolean {
     const { csrf } = this.runtime.options;
-    if (!csrf.enabled) {
-      return true;
-    }
-    const origin = headers.header('origin');
-    const fetchSite = headers.header('sec-fetch-site');
-    const trusted = origin !== undefined && csrf.trustedOrigins.has(origin);
-    if (fetchSite === 'cross-site' || (fetchSite === 'same-site' && !trusted)) {
-      return false;
-    }
-    return origin === undefined || trusted || isOwnOrigin(origin, headers.header('host'));
+    return (
+      !csrf.enabled || originRefusal((name) => headers.header(name), csrf.trustedOrigins) === null
+    );
   }
 }
 
@@ -154,17 +148,6 @@ function plainHeaders(headers: HeadersExchange, withCookie: boolean): Record<str
     result.cookie = cookie;
   }
   return result;
-}
-
-function isOwnOrigin(origin: string, host: string | undefined): boolean {
-  if (origin === 'null' || host === undefined) {
-    return false;
-  }
-  try {
-    return new URL(origin).host === host.toLowerCase();
-  } catch {
-    return false;
-  }
 }
 
 /** `authorization` of a `connectionParams` object, whatever the case of its key. */
