@@ -62,3 +62,8 @@ export function serializeSessionCookie(
 export function serializeClearingCookie(cookie: ResolvedSessionOptions['cookie']): string {
   return serializeSessionCookie(cookie, '', 0);
 }
+
+/** The cookie name without its `__Host-` / `__Secure-` prefix, which plain HTTP cannot keep. */
+export function unprefixed(name: string): string {
+  return name.replace(/^__(?:Host|Secure)-/, '') || 'sid';
+}

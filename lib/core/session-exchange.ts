@@ -15,6 +15,11 @@ export interface SessionExchange {
    * cookie (a WebSocket message).
    */
   setCookie(name: string, setCookie: string): void;
+  /**
+   * How the client reached the app, as the platform sees it (honouring its trusted-proxy
+   * setting, e.g. `X-Forwarded-Proto`); `undefined` where there is no HTTP request.
+   */
+  clientOrigin?(): { readonly secure: boolean; readonly hostname: string } | undefined;
   /** Sets a response header; a no-op where there is no response. */
   setHeader(name: string, value: string): void;
   /**

@@ -6,6 +6,7 @@ import type {
   SessionModuleOptions,
 } from '../interfaces/session-module-options.interface.js';
 import type { SessionWriteOptions } from '../interfaces/session-store.interface.js';
+import { unprefixed } from '../cookie/session-cookie.js';
 import { MemoryStore } from '../stores/memory-session.store.js';
 import { toMilliseconds } from './duration.js';
 import { SessionOptionsError } from './session-options.error.js';
@@ -247,7 +248,7 @@ function cookieProblems(
     !cookie.secure
   ) {
     problems.push(
-      `cookie.name '${cookie.name}' requires cookie.secure: true; drop the prefix for plain HTTP`,
+      `cookie.name '${cookie.name}' requires cookie.secure: true; for plain HTTP use a name without the prefix, e.g. cookie: { secure: false, name: '${unprefixed(cookie.name)}' }`,
     );
   }
   if (

@@ -2,7 +2,12 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { SessionExchange } from '../core/session-exchange.js';
 import type { SessionRuntime } from '../core/session-runtime.js';
 import { SessionState } from '../core/session-state.js';
-import { commitFailureAnswer, REPLACED_BODY_HEADERS, withSessionCookie } from './http-response.js';
+import {
+  commitFailureAnswer,
+  hostnameOf,
+  REPLACED_BODY_HEADERS,
+  withSessionCookie,
+} from './http-response.js';
 import { bindSession } from './request-binding.js';
 
 /** A plain (Express-style) middleware: `(request, response, next) => void`. */
@@ -46,6 +51,16 @@ export class NodeHttpExchange implements SessionExchange {
     const cookies = withSessionCookie(response.getHeader('set-cookie'), name, setCookie);
     response.setHeader('set-cookie', cookies.length === 1 ? setCookie : cookies);
     response.setHeader('cache-control', 'no-store');
+  }
+
+  /** Express's `protocol` and `hostname` honour its `trust proxy` setting. */
+  clientOrigin(): { secure: boolean; hostname: string } {
+    const request = this.request as IncomingMessage & { protocol?: string; hostname?: string };
+    const encrypted = (request.socket as { encrypted?: boolean } | undefined)?.encrypted === true;
+    return {
+      secure: request.protocol === undefined ? encrypted : request.protocol === 'https',
+      hostname: request.hostname ?? hostnameOf(this.header('host')),
+    };
   }
 
   setHeader(name: string, value: string): void {

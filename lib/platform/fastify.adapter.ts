@@ -8,6 +8,9 @@ import { bindSession, boundSessionOf } from './request-binding.js';
 /** The parts of a Fastify request the session uses (no dependency on the `fastify` types). */
 interface FastifyRequestLike {
   readonly raw: IncomingMessage;
+  /** `'http'` or `'https'`, honouring Fastify's `trustProxy`. */
+  readonly protocol: string;
+  readonly hostname: string;
   readonly headers: Record<string, string | string[] | undefined>;
 }
 
@@ -104,6 +107,11 @@ class FastifyExchange implements SessionExchange {
       this.reply.header('set-cookie', entry);
     }
     this.reply.header('cache-control', 'no-store');
+  }
+
+  /** Fastify's `protocol` and `hostname` honour its `trustProxy` option. */
+  clientOrigin(): { secure: boolean; hostname: string } {
+    return { secure: this.request.protocol === 'https', hostname: this.request.hostname };
   }
 
   setHeader(name: string, value: string): void {

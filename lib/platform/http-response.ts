@@ -39,3 +39,11 @@ export function withSessionCookie(
     existing === undefined ? [] : Array.isArray(existing) ? existing : [String(existing)];
   return [...entries.filter((entry) => !entry.startsWith(`${name}=`)), setCookie];
 }
+
+/** The host name of a `Host` header, without its port (`''` when absent). */
+export function hostnameOf(host: string | undefined): string {
+  if (host === undefined) {
+    return '';
+  }
+  return host.startsWith('[') ? host.slice(0, host.indexOf(']') + 1) : host.split(':')[0];
+}
