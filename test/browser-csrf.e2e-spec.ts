@@ -7,6 +7,7 @@ import {
   launchChromium,
   type ChromiumSession,
 } from './support/chromium.js';
+import { platformAt, PLATFORMS } from './support/platforms.js';
 import { buildLibraryAndSample, startSample, type NodeServer } from './support/sample-process.js';
 
 const COOKIE_NAME = '__Host-sid';
@@ -80,170 +81,185 @@ async function meStatusInPage(page: Page): Promise<number> {
   return page.evaluate(async () => (await fetch('/me', { credentials: 'same-origin' })).status);
 }
 
-describe('CSRF in a real browser: a cross-origin form post from another localhost port', () => {
-  let sample: NodeServer | undefined;
-  let browser: ChromiumSession | undefined;
-  let attacker: AttackerSite | undefined;
+// One browser and one attacker site for the file; one sample process per platform.
+let browser: ChromiumSession | undefined;
+let attacker: AttackerSite | undefined;
 
-  beforeAll(async () => {
-    assertChromiumInstalled();
-    await buildLibraryAndSample();
-    sample = await startSample();
-    attacker = await startAttackerSite();
-    browser = await launchChromium();
-  }, 180_000);
+beforeAll(async () => {
+  assertChromiumInstalled();
+  await buildLibraryAndSample();
+  attacker = await startAttackerSite();
+  browser = await launchChromium();
+}, 180_000);
 
-  afterAll(async () => {
-    await browser?.close();
-    await attacker?.close();
-    await sample?.stop();
-  });
+afterAll(async () => {
+  await browser?.close();
+  await attacker?.close();
+});
 
-  /** What the browser sent with the forged POST, and what the sample answered. */
-  interface Forged {
-    status: number;
-    sent: Record<string, string>;
-    setCookie: string | null;
-  }
+describe.each(PLATFORMS)(
+  'CSRF in a real browser: a cross-origin form post from another localhost port (%s)',
+  (platform) => {
+    let sample: NodeServer | undefined;
 
-  /** Opens `url` in a new tab of the victim's browser and captures the forged POST to `target`. */
-  async function attack(url: string, target: string): Promise<Forged> {
-    const tab = await browser!.context.newPage();
-    try {
-      const answered = tab.waitForResponse(
-        (response) => response.url() === target && response.request().method() === 'POST',
-        { timeout: 15_000 },
-      );
-      await tab.goto(url);
-      const response = await answered;
-      return {
-        status: response.status(),
-        sent: await response.request().allHeaders(),
-        setCookie: await response.headerValue('set-cookie'),
-      };
-    } finally {
-      await tab.close();
+    beforeAll(async () => {
+      await browser!.context.clearCookies();
+      sample = await startSample({ SESSION_PLATFORM: platform });
+      expect(await platformAt(sample.url)).toBe(platform);
+    }, 60_000);
+
+    afterAll(async () => {
+      await sample?.stop();
+    });
+
+    /** What the browser sent with the forged POST, and what the sample answered. */
+    interface Forged {
+      status: number;
+      sent: Record<string, string>;
+      setCookie: string | null;
     }
-  }
 
-  it('refuses forged logout-all / logout posts (403) while the session survives; the own form logs out', async () => {
-    const { context } = browser!;
-    const origin = `http://localhost:${sample!.port}`;
-    expect(new URL(attacker!.origin).port).not.toBe(String(sample!.port));
-
-    // The victim logs in through the sample's own form.
-    const page = await context.newPage();
-    await page.goto(`${origin}/`);
-    await waitForWhoami(page, 'nobody');
-    await page.fill('#username', 'alice');
-    await page.fill('#password', 'alice-password');
-    const loggedIn = page.waitForResponse((response) => response.url() === `${origin}/auth/login`);
-    await page.click('#login');
-    expect((await loggedIn).status()).toBe(200);
-    await waitForWhoami(page, '1');
-    const held = (await context.cookies(origin)).filter((cookie) => cookie.name === COOKIE_NAME);
-    expect(held).toHaveLength(1);
-    const sessionCookie = held[0].value;
-    const csrfToken = await page.evaluate(
-      async () => ((await (await fetch('/auth/csrf')).json()) as { csrfToken: string }).csrfToken,
-    );
-    expect(csrfToken).toMatch(/^[A-Za-z0-9_-]{43}$/);
-
-    // `form`: a top-level form post, whose request headers Playwright reports in full.
-    const attacks: { name: string; html: string; target: string; form: boolean }[] = [
-      {
-        name: 'logout-all',
-        target: `${origin}/auth/logout-all`,
-        html: autoSubmitForm(`${origin}/auth/logout-all`),
-        form: true,
-      },
-      {
-        name: 'logout',
-        target: `${origin}/auth/logout`,
-        html: autoSubmitForm(`${origin}/auth/logout`, { reason: 'prize' }),
-        form: true,
-      },
-      // Even a leaked CSRF token does not help a cross-origin page: Fetch Metadata refuses it.
-      {
-        name: 'logout-all-with-token',
-        target: `${origin}/auth/logout-all`,
-        html: autoSubmitForm(`${origin}/auth/logout-all`, { _csrf: csrfToken }),
-        form: true,
-      },
-      {
-        name: 'logout-all-no-cors-fetch',
-        target: `${origin}/auth/logout-all`,
-        html: noCorsFetch(`${origin}/auth/logout-all`),
-        form: false,
-      },
-    ];
-    for (const { name, html, target, form } of attacks) {
-      const { status, sent, setCookie } = await attack(attacker!.page(name, html), target);
-      expect({ name, status }).toEqual({ name, status: 403 });
-      expect(setCookie).toBeNull();
-      if (form) {
-        // The browser did send the session cookie (localhost:A -> localhost:B is same-site, so
-        // SameSite=Lax lets it through): the refusal is the CSRF guard's doing.
-        expect({ name, cookieSent: (sent.cookie ?? '').includes(`${COOKIE_NAME}=`) }).toEqual({
-          name,
-          cookieSent: true,
-        });
-        expect({ name, site: sent['sec-fetch-site'], origin: sent.origin }).toEqual({
-          name,
-          site: 'same-site',
-          origin: attacker!.origin,
-        });
+    /** Opens `url` in a new tab of the victim's browser and captures the forged POST to `target`. */
+    async function attack(url: string, target: string): Promise<Forged> {
+      const tab = await browser!.context.newPage();
+      try {
+        const answered = tab.waitForResponse(
+          (response) => response.url() === target && response.request().method() === 'POST',
+          { timeout: 15_000 },
+        );
+        await tab.goto(url);
+        const response = await answered;
+        return {
+          status: response.status(),
+          sent: await response.request().allHeaders(),
+          setCookie: await response.headerValue('set-cookie'),
+        };
+      } finally {
+        await tab.close();
       }
+    }
 
-      // The session survived: in the browser and from outside it.
-      expect(await meStatusInPage(page)).toBe(200);
-      const outside = await fetch(`${sample!.url}/me`, {
+    it('refuses forged logout-all / logout posts (403) while the session survives; the own form logs out', async () => {
+      const { context } = browser!;
+      const origin = `http://localhost:${sample!.port}`;
+      expect(new URL(attacker!.origin).port).not.toBe(String(sample!.port));
+
+      // The victim logs in through the sample's own form.
+      const page = await context.newPage();
+      await page.goto(`${origin}/`);
+      await waitForWhoami(page, 'nobody');
+      await page.fill('#username', 'alice');
+      await page.fill('#password', 'alice-password');
+      const loggedIn = page.waitForResponse(
+        (response) => response.url() === `${origin}/auth/login`,
+      );
+      await page.click('#login');
+      expect((await loggedIn).status()).toBe(200);
+      await waitForWhoami(page, '1');
+      const held = (await context.cookies(origin)).filter((cookie) => cookie.name === COOKIE_NAME);
+      expect(held).toHaveLength(1);
+      const sessionCookie = held[0].value;
+      const csrfToken = await page.evaluate(
+        async () => ((await (await fetch('/auth/csrf')).json()) as { csrfToken: string }).csrfToken,
+      );
+      expect(csrfToken).toMatch(/^[A-Za-z0-9_-]{43}$/);
+
+      // `form`: a top-level form post, whose request headers Playwright reports in full.
+      const attacks: { name: string; html: string; target: string; form: boolean }[] = [
+        {
+          name: 'logout-all',
+          target: `${origin}/auth/logout-all`,
+          html: autoSubmitForm(`${origin}/auth/logout-all`),
+          form: true,
+        },
+        {
+          name: 'logout',
+          target: `${origin}/auth/logout`,
+          html: autoSubmitForm(`${origin}/auth/logout`, { reason: 'prize' }),
+          form: true,
+        },
+        // Even a leaked CSRF token does not help a cross-origin page: Fetch Metadata refuses it.
+        {
+          name: 'logout-all-with-token',
+          target: `${origin}/auth/logout-all`,
+          html: autoSubmitForm(`${origin}/auth/logout-all`, { _csrf: csrfToken }),
+          form: true,
+        },
+        {
+          name: 'logout-all-no-cors-fetch',
+          target: `${origin}/auth/logout-all`,
+          html: noCorsFetch(`${origin}/auth/logout-all`),
+          form: false,
+        },
+      ];
+      for (const { name, html, target, form } of attacks) {
+        const { status, sent, setCookie } = await attack(attacker!.page(name, html), target);
+        expect({ name, status }).toEqual({ name, status: 403 });
+        expect(setCookie).toBeNull();
+        if (form) {
+          // The browser did send the session cookie (localhost:A -> localhost:B is same-site, so
+          // SameSite=Lax lets it through): the refusal is the CSRF guard's doing.
+          expect({ name, cookieSent: (sent.cookie ?? '').includes(`${COOKIE_NAME}=`) }).toEqual({
+            name,
+            cookieSent: true,
+          });
+          expect({ name, site: sent['sec-fetch-site'], origin: sent.origin }).toEqual({
+            name,
+            site: 'same-site',
+            origin: attacker!.origin,
+          });
+        }
+
+        // The session survived: in the browser and from outside it.
+        expect(await meStatusInPage(page)).toBe(200);
+        const outside = await fetch(`${sample!.url}/me`, {
+          headers: { cookie: `${COOKIE_NAME}=${sessionCookie}` },
+        });
+        expect(outside.status).toBe(200);
+        const still = (await context.cookies(origin)).filter((c) => c.name === COOKIE_NAME);
+        expect(still.map((c) => c.value)).toEqual([sessionCookie]);
+      }
+      await page.reload();
+      await waitForWhoami(page, '1');
+
+      // The sample's own logout form (same origin, with the token) works.
+      const loggedOut = page.waitForResponse(
+        (response) => response.url() === `${origin}/auth/logout`,
+      );
+      await page.click('#logout');
+      const logoutResponse = await loggedOut;
+      expect(logoutResponse.status()).toBe(200);
+      expect((await logoutResponse.request().allHeaders())['sec-fetch-site']).toBe('same-origin');
+      await waitForWhoami(page, 'nobody');
+      expect(await meStatusInPage(page)).toBe(401);
+      const after = await fetch(`${sample!.url}/me`, {
         headers: { cookie: `${COOKIE_NAME}=${sessionCookie}` },
       });
-      expect(outside.status).toBe(200);
-      const still = (await context.cookies(origin)).filter((c) => c.name === COOKIE_NAME);
-      expect(still.map((c) => c.value)).toEqual([sessionCookie]);
-    }
-    await page.reload();
-    await waitForWhoami(page, '1');
-
-    // The sample's own logout form (same origin, with the token) works.
-    const loggedOut = page.waitForResponse(
-      (response) => response.url() === `${origin}/auth/logout`,
-    );
-    await page.click('#logout');
-    const logoutResponse = await loggedOut;
-    expect(logoutResponse.status()).toBe(200);
-    expect((await logoutResponse.request().allHeaders())['sec-fetch-site']).toBe('same-origin');
-    await waitForWhoami(page, 'nobody');
-    expect(await meStatusInPage(page)).toBe(401);
-    const after = await fetch(`${sample!.url}/me`, {
-      headers: { cookie: `${COOKIE_NAME}=${sessionCookie}` },
+      expect(after.status).toBe(401);
+      await page.close();
     });
-    expect(after.status).toBe(401);
-    await page.close();
-  });
 
-  it('refuses a forged login post (login CSRF) into the attacker’s account', async () => {
-    const { context } = browser!;
-    const origin = `http://localhost:${sample!.port}`;
-    await context.clearCookies();
-    const page = await context.newPage();
-    await page.goto(`${origin}/`);
-    await waitForWhoami(page, 'nobody');
+    it('refuses a forged login post (login CSRF) into the attacker’s account', async () => {
+      const { context } = browser!;
+      const origin = `http://localhost:${sample!.port}`;
+      await context.clearCookies();
+      const page = await context.newPage();
+      await page.goto(`${origin}/`);
+      await waitForWhoami(page, 'nobody');
 
-    const forged = await attack(
-      attacker!.page(
-        'login-csrf',
-        autoSubmitForm(`${origin}/auth/login`, { username: 'admin', password: 'admin-password' }),
-      ),
-      `${origin}/auth/login`,
-    );
-    expect(forged.sent['sec-fetch-site']).toBe('same-site');
-    expect(forged.status).toBe(403);
-    expect(forged.setCookie).toBeNull();
-    expect(await meStatusInPage(page)).toBe(401);
-    expect((await context.cookies(origin)).filter((c) => c.name === COOKIE_NAME)).toEqual([]);
-    await page.close();
-  });
-});
+      const forged = await attack(
+        attacker!.page(
+          'login-csrf',
+          autoSubmitForm(`${origin}/auth/login`, { username: 'admin', password: 'admin-password' }),
+        ),
+        `${origin}/auth/login`,
+      );
+      expect(forged.sent['sec-fetch-site']).toBe('same-site');
+      expect(forged.status).toBe(403);
+      expect(forged.setCookie).toBeNull();
+      expect(await meStatusInPage(page)).toBe(401);
+      expect((await context.cookies(origin)).filter((c) => c.name === COOKIE_NAME)).toEqual([]);
+      await page.close();
+    });
+  },
+);

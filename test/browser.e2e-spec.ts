@@ -5,6 +5,7 @@ import {
   launchChromium,
   type ChromiumSession,
 } from './support/chromium.js';
+import { platformAt, PLATFORMS } from './support/platforms.js';
 import { buildLibraryAndSample, startSample, type NodeServer } from './support/sample-process.js';
 
 const COOKIE_NAME = '__Host-sid';
@@ -47,20 +48,30 @@ async function getMeWithCookie(server: NodeServer, cookie: string): Promise<Resp
   return fetch(`${server.url}/me`, { headers: { cookie: `${COOKIE_NAME}=${cookie}` } });
 }
 
-describe('the sample app in a real browser (Chromium)', () => {
+// One browser for the file; one sample process per platform, each with a clean cookie jar.
+let browser: ChromiumSession | undefined;
+
+beforeAll(async () => {
+  // Fail (never skip) before spending time on builds when the browser is missing.
+  assertChromiumInstalled();
+  await buildLibraryAndSample();
+  browser = await launchChromium();
+}, 180_000);
+
+afterAll(async () => {
+  await browser?.close();
+});
+
+describe.each(PLATFORMS)('the sample app in a real browser (Chromium, %s)', (platform) => {
   let server: NodeServer | undefined;
-  let browser: ChromiumSession | undefined;
 
   beforeAll(async () => {
-    // Fail (never skip) before spending time on builds when the browser is missing.
-    assertChromiumInstalled();
-    await buildLibraryAndSample();
-    server = await startSample();
-    browser = await launchChromium();
-  }, 180_000);
+    await browser!.context.clearCookies();
+    server = await startSample({ SESSION_PLATFORM: platform });
+    expect(await platformAt(server.url)).toBe(platform);
+  }, 60_000);
 
   afterAll(async () => {
-    await browser?.close();
     await server?.stop();
   });
 

@@ -4,8 +4,9 @@ import { MemoryStore, SessionStore } from 'nest-secure-session';
 import request from 'supertest';
 import { login } from './fixtures/session-helpers.js';
 import { createTestApp, FakeClock } from './fixtures/test-app.js';
+import { PLATFORMS } from './support/platforms.js';
 
-describe('saving the session before the response is sent', () => {
+describe.each(PLATFORMS)('saving the session before the response is sent (%s)', (platform) => {
   let app: INestApplication;
 
   afterEach(async () => {
@@ -14,7 +15,7 @@ describe('saving the session before the response is sent', () => {
   });
 
   it('answers 2xx only once the change is in the store', async () => {
-    ({ app } = await createTestApp());
+    ({ app } = await createTestApp({}, undefined, platform));
     const { cookie, id } = await login(app);
     const store = app.get<MemoryStore>(SessionStore);
     const response = await request(app.getHttpServer()).post('/counter').set('Cookie', cookie);
@@ -24,7 +25,7 @@ describe('saving the session before the response is sent', () => {
   });
 
   it('saves nothing when the handler fails after changing the session', async () => {
-    ({ app } = await createTestApp());
+    ({ app } = await createTestApp({}, undefined, platform));
     const { cookie, id } = await login(app);
     const store = app.get<MemoryStore>(SessionStore);
     const failed = await request(app.getHttpServer())
@@ -38,7 +39,7 @@ describe('saving the session before the response is sent', () => {
 
   it('replaces the response with a 503 when the save fails, and never a 2xx', async () => {
     const clock = new FakeClock();
-    ({ app } = await createTestApp({}, clock));
+    ({ app } = await createTestApp({}, clock, platform));
     const { cookie } = await login(app);
     const store = app.get<MemoryStore>(SessionStore);
     jest.spyOn(store, 'update').mockRejectedValue(new Error('connection reset'));
@@ -49,7 +50,7 @@ describe('saving the session before the response is sent', () => {
   });
 
   it('a route that never touches the session keeps its response untouched', async () => {
-    ({ app } = await createTestApp());
+    ({ app } = await createTestApp({}, undefined, platform));
     const { cookie } = await login(app);
     const response = await request(app.getHttpServer()).get('/public').set('Cookie', cookie);
     expect(response.status).toBe(200);

@@ -3,17 +3,18 @@ import type { INestApplication } from '@nestjs/common';
 import request from 'supertest';
 import { createSecurityApp } from './fixtures/security-app.js';
 import { cookieFrom, sessionSetCookies } from './fixtures/session-helpers.js';
+import { PLATFORMS } from './support/platforms.js';
 
 /**
  * An `Authorization` header exempts a request from CSRF only when a valid bearer token
  * authenticated its session; any other header (`Basic`, `Negotiate`, a junk `Bearer`) exempts
  * nothing, and a token login never reads or ends the cookie session the request came with.
  */
-describe('CSRF and the Authorization header', () => {
+describe.each(PLATFORMS)('CSRF and the Authorization header (%s)', (platform) => {
   let app: INestApplication | undefined;
 
   async function boot(): Promise<INestApplication> {
-    ({ app } = await createSecurityApp({ transport: ['cookie', 'header'] }));
+    ({ app } = await createSecurityApp({ transport: ['cookie', 'header'] }, undefined, platform));
     return app;
   }
   afterEach(async () => {

@@ -3,6 +3,7 @@ import type { INestApplication } from '@nestjs/common';
 import { SessionOptionsError } from 'nest-secure-session';
 import request from 'supertest';
 import { createSecurityApp, type SecurityAppOptions } from './fixtures/security-app.js';
+import { PLATFORMS, type Platform } from './support/platforms.js';
 import { cookieFrom } from './fixtures/session-helpers.js';
 
 const TRUSTED = 'https://app.example.com';
@@ -40,10 +41,10 @@ async function readBack(app: INestApplication, cookie: string, key: string): Pro
   return (response.body as { value: unknown }).value;
 }
 
-/** The error `createSecurityApp(options)` fails with; an app that boots is closed and fails the test. */
-async function bootError(options: SecurityAppOptions): Promise<unknown> {
+/** The error `createSecurityApp(options)` fails with on `platform`; an app that boots is closed and fails the test. */
+async function bootError(options: SecurityAppOptions, platform: Platform): Promise<unknown> {
   try {
-    const { app } = await createSecurityApp(options);
+    const { app } = await createSecurityApp(options, undefined, platform);
     await app.close();
   } catch (error) {
     return error;
@@ -63,11 +64,15 @@ const TOKEN_MESSAGE =
 const CROSS_SITE_MESSAGE = /Cross-site request refused \(Sec-Fetch-Site: (cross-site|same-site)\)/;
 const ORIGIN_MESSAGE = /untrusted origin refused/;
 
-describe('CSRF protection of cookie sessions', () => {
+describe.each(PLATFORMS)('CSRF protection of cookie sessions (%s)', (platform) => {
   let app: INestApplication | undefined;
 
   async function boot(options: SecurityAppOptions = {}): Promise<INestApplication> {
-    ({ app } = await createSecurityApp({ csrf: { trustedOrigins: [TRUSTED] }, ...options }));
+    ({ app } = await createSecurityApp(
+      { csrf: { trustedOrigins: [TRUSTED] }, ...options },
+      undefined,
+      platform,
+    ));
     return app;
   }
 
@@ -78,7 +83,7 @@ describe('CSRF protection of cookie sessions', () => {
 
   describe('the session-bound token', () => {
     it('is on by default: an unsafe request with the session cookie and no token gets 403', async () => {
-      ({ app } = await createSecurityApp());
+      ({ app } = await createSecurityApp({}, undefined, platform));
       const alice = await login(app);
       for (const method of ['post', 'put', 'patch'] as const) {
         const server = request(app.getHttpServer());
@@ -290,7 +295,7 @@ describe('CSRF protection of cookie sessions', () => {
     });
 
     it('can be turned off with csrf: false', async () => {
-      ({ app } = await createSecurityApp({ csrf: false }));
+      ({ app } = await createSecurityApp({ csrf: false }, undefined, platform));
       const alice = await login(app);
       const response = await post(app, alice.cookie)
         .set('Sec-Fetch-Site', 'cross-site')
@@ -508,7 +513,7 @@ describe('CSRF protection of cookie sessions', () => {
       ['another scheme', 'ftp://app.example.com'],
       ['null', 'null'],
     ])('refuses to boot with a trustedOrigins entry with %s', async (_label, origin) => {
-      const error = await bootError({ csrf: { trustedOrigins: [TRUSTED, origin] } });
+      const error = await bootError({ csrf: { trustedOrigins: [TRUSTED, origin] } }, platform);
       expect(error).toBeInstanceOf(SessionOptionsError);
       expect((error as Error).message).toMatch(/csrf\.trustedOrigins\[1\] must be an exact origin/);
     });

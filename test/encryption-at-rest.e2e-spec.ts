@@ -12,6 +12,7 @@ import {
   TEST_SECRET,
   type SecurityAppOptions,
 } from './fixtures/security-app.js';
+import { PLATFORMS } from './support/platforms.js';
 import { cookieFrom, sessionSetCookies, valueOf } from './fixtures/session-helpers.js';
 import { connectRedis, deleteKeysWithPrefix, uniquePrefix } from './support/redis-env.js';
 
@@ -66,14 +67,14 @@ function expectNoPlaintext(dump: string): void {
   }
 }
 
-describe('encryption at rest', () => {
+describe.each(PLATFORMS)('encryption at rest (%s)', (platform) => {
   const apps: INestApplication[] = [];
 
   async function boot(
     options: SecurityAppOptions = {},
     clock = new FakeClock(),
   ): Promise<INestApplication> {
-    const { app } = await createSecurityApp({ encryptAtRest: true, ...options }, clock);
+    const { app } = await createSecurityApp({ encryptAtRest: true, ...options }, clock, platform);
     apps.push(app);
     return app;
   }

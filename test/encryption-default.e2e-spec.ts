@@ -5,6 +5,7 @@ import { RedisStore, SessionStore, type SessionRecord } from 'nest-secure-sessio
 import request from 'supertest';
 import { createSecurityApp, type SecurityAppOptions } from './fixtures/security-app.js';
 import { cookieFrom } from './fixtures/session-helpers.js';
+import { PLATFORMS } from './support/platforms.js';
 import { connectRedis, deleteKeysWithPrefix, uniquePrefix } from './support/redis-env.js';
 
 const SECRET_VALUE = 'PLAINTEXT-4111-1111-1111-1111';
@@ -13,7 +14,7 @@ const SECRET_VALUE = 'PLAINTEXT-4111-1111-1111-1111';
  * Encryption at rest is the default wherever sessions leave the process: a RedisStore or a
  * custom store seals every value unless the app opts out; MemoryStore keeps them plain.
  */
-describe('encryption at rest by default', () => {
+describe.each(PLATFORMS)('encryption at rest by default (%s)', (platform) => {
   let client: Redis;
   const prefix = uniquePrefix('encryption-default');
   const apps: INestApplication[] = [];
@@ -32,7 +33,7 @@ describe('encryption at rest by default', () => {
   async function loginWith(
     options: SecurityAppOptions,
   ): Promise<{ app: INestApplication; id: string }> {
-    const { app } = await createSecurityApp(options);
+    const { app } = await createSecurityApp(options, undefined, platform);
     apps.push(app);
     const login = await request(app.getHttpServer())
       .post('/login')

@@ -2,18 +2,19 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from '@jest/glo
 import type { INestApplication } from '@nestjs/common';
 import request from 'supertest';
 import { createTestApp, type FakeClock } from './fixtures/test-app.js';
+import { PLATFORMS } from './support/platforms.js';
 import { cookieFrom, login, NO_STORE_IO, spyOnStore } from './fixtures/session-helpers.js';
 
 const MINUTE = 60_000;
 
-describe('SessionGuard', () => {
+describe.each(PLATFORMS)('SessionGuard (%s)', (platform) => {
   describe('global: true', () => {
     let app: INestApplication;
     let clock: FakeClock;
     let store: ReturnType<typeof spyOnStore>;
 
     beforeAll(async () => {
-      ({ app, clock } = await createTestApp({ global: true }));
+      ({ app, clock } = await createTestApp({ global: true }, undefined, platform));
       store = spyOnStore(app);
     });
     afterAll(async () => {
@@ -118,7 +119,7 @@ describe('SessionGuard', () => {
     let store: ReturnType<typeof spyOnStore>;
 
     beforeAll(async () => {
-      ({ app } = await createTestApp({ global: false }));
+      ({ app } = await createTestApp({ global: false }, undefined, platform));
       store = spyOnStore(app);
     });
     afterAll(async () => {

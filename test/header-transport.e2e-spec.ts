@@ -11,6 +11,7 @@ import {
   TEST_SECRET,
   type SecurityAppOptions,
 } from './fixtures/security-app.js';
+import { PLATFORMS } from './support/platforms.js';
 import { cookieFrom, setCookiesOf, valueOf } from './fixtures/session-helpers.js';
 
 const SIGNED_TOKEN = /^[A-Za-z0-9_-]{43}\.[A-Za-z0-9_-]{43}$/;
@@ -55,7 +56,7 @@ function expectUnauthorized(response: request.Response): void {
   expect(response.body).toMatchObject({ statusCode: 401, error: 'Unauthorized' });
 }
 
-describe('header transport (Authorization: Bearer)', () => {
+describe.each(PLATFORMS)('header transport (Authorization: Bearer) (%s)', (platform) => {
   let app: INestApplication | undefined;
   const others: INestApplication[] = [];
 
@@ -63,7 +64,11 @@ describe('header transport (Authorization: Bearer)', () => {
     options: SecurityAppOptions = {},
     clock = new FakeClock(),
   ): Promise<{ app: INestApplication; clock: FakeClock }> {
-    const booted = await createSecurityApp({ transport: ['cookie', 'header'], ...options }, clock);
+    const booted = await createSecurityApp(
+      { transport: ['cookie', 'header'], ...options },
+      clock,
+      platform,
+    );
     app = booted.app;
     return booted;
   }
@@ -266,12 +271,14 @@ describe('header transport (Authorization: Bearer)', () => {
     const issuing = await createSecurityApp(
       { transport: ['cookie', 'header'], secret: [OTHER_SECRET], store },
       clock,
+      platform,
     );
     others.push(issuing.app);
     const { token } = await tokenLogin(issuing.app);
     const rotated = await createSecurityApp(
       { transport: ['cookie', 'header'], secret: [TEST_SECRET, OTHER_SECRET], store },
       clock,
+      platform,
     );
     others.push(rotated.app);
     const during = await getMe(rotated.app, `Bearer ${token}`);
@@ -288,6 +295,7 @@ describe('header transport (Authorization: Bearer)', () => {
     const removed = await createSecurityApp(
       { transport: ['cookie', 'header'], secret: [TEST_SECRET], store },
       clock,
+      platform,
     );
     others.push(removed.app);
     expectUnauthorized(await getMe(removed.app, `Bearer ${token}`));
@@ -321,7 +329,7 @@ describe('header transport (Authorization: Bearer)', () => {
   it('a sealed stateless-mode cookie sent as a Bearer token (or as the cookie) is refused', async () => {
     await boot();
     // Same secret, stateless mode: its sealed cookie must not pass as a token of the store app.
-    const stateless = await createSecurityApp({ store: 'cookie' });
+    const stateless = await createSecurityApp({ store: 'cookie' }, undefined, platform);
     others.push(stateless.app);
     const statelessLogin = await request(stateless.app.getHttpServer())
       .post('/login')

@@ -15,6 +15,7 @@ import {
   parseSetCookieHeader,
   theSessionSetCookie,
 } from './fixtures/session-helpers.js';
+import { initApp, PLATFORMS, type Platform } from './support/platforms.js';
 
 type TestOptions = Partial<SessionModuleOptions> & { global?: boolean };
 
@@ -83,10 +84,13 @@ describe('SessionModule options', () => {
       await expectRefused({ secret }, /secret/, /placeholder/);
     });
 
-    it('counts bytes, not characters: 16 two-byte characters pass', async () => {
-      const { app } = await createTestApp({ secret: 'äöüßéèêñçåøæœÿíó' });
-      await app.close();
-    });
+    it.each(PLATFORMS)(
+      'counts bytes, not characters: 16 two-byte characters pass (%s)',
+      async (platform) => {
+        const { app } = await createTestApp({ secret: 'äöüßéèêñçåøæœÿíó' }, undefined, platform);
+        await app.close();
+      },
+    );
   });
 
   describe('cookie', () => {
@@ -136,21 +140,26 @@ describe('SessionModule options', () => {
       },
     );
 
-    it('accepts a __Secure- cookie with a domain and a narrower path', async () => {
-      const { app } = await createTestApp({
-        cookie: { name: '__Secure-sid', domain: 'example.com', path: '/' },
-      });
-      try {
-        const response = await request(app.getHttpServer())
-          .post('/login')
-          .send({ userId: 'alice' })
-          .expect(200);
-        const parsed = parseSetCookieHeader(theSessionSetCookie(response, '__Secure-sid'));
-        expect(parsed.attributes).toMatchObject({ domain: 'example.com', secure: true });
-      } finally {
-        await app.close();
-      }
-    });
+    it.each(PLATFORMS)(
+      'accepts a __Secure- cookie with a domain and a narrower path (%s)',
+      async (platform) => {
+        const { app } = await createTestApp(
+          { cookie: { name: '__Secure-sid', domain: 'example.com', path: '/' } },
+          undefined,
+          platform,
+        );
+        try {
+          const response = await request(app.getHttpServer())
+            .post('/login')
+            .send({ userId: 'alice' })
+            .expect(200);
+          const parsed = parseSetCookieHeader(theSessionSetCookie(response, '__Secure-sid'));
+          expect(parsed.attributes).toMatchObject({ domain: 'example.com', secure: true });
+        } finally {
+          await app.close();
+        }
+      },
+    );
   });
 
   describe('secure: false under NODE_ENV=production', () => {
@@ -171,24 +180,28 @@ describe('SessionModule options', () => {
       );
     });
 
-    it('is allowed with allowInsecureCookies: true, and the cookie then has no Secure flag', async () => {
-      process.env.NODE_ENV = 'production';
-      const { app } = await createTestApp({
-        cookie: { name: 'sid', secure: false },
-        allowInsecureCookies: true,
-      });
-      try {
-        const response = await request(app.getHttpServer())
-          .post('/login')
-          .send({ userId: 'alice' })
-          .expect(200);
-        const parsed = parseSetCookieHeader(theSessionSetCookie(response, 'sid'));
-        expect(parsed.attributes.secure).toBeUndefined();
-        expect(parsed.attributes.httponly).toBe(true);
-      } finally {
-        await app.close();
-      }
-    });
+    it.each(PLATFORMS)(
+      'is allowed with allowInsecureCookies: true, and the cookie then has no Secure flag (%s)',
+      async (platform) => {
+        process.env.NODE_ENV = 'production';
+        const { app } = await createTestApp(
+          { cookie: { name: 'sid', secure: false }, allowInsecureCookies: true },
+          undefined,
+          platform,
+        );
+        try {
+          const response = await request(app.getHttpServer())
+            .post('/login')
+            .send({ userId: 'alice' })
+            .expect(200);
+          const parsed = parseSetCookieHeader(theSessionSetCookie(response, 'sid'));
+          expect(parsed.attributes.secure).toBeUndefined();
+          expect(parsed.attributes.httponly).toBe(true);
+        } finally {
+          await app.close();
+        }
+      },
+    );
 
     it('is allowed outside production', async () => {
       process.env.NODE_ENV = 'development';
@@ -247,13 +260,12 @@ describe('SessionModule options', () => {
 
     async function bootAsync(
       sessionModule: ReturnType<typeof SessionModule.forRootAsync>,
+      platform: Platform,
     ): Promise<INestApplication> {
       @Module({ imports: [sessionModule], controllers: TEST_CONTROLLERS })
       class AsyncAppModule {}
       const moduleRef = await Test.createTestingModule({ imports: [AsyncAppModule] }).compile();
-      const app = moduleRef.createNestApplication({ logger: false });
-      await app.init();
-      return app;
+      return initApp(moduleRef, platform);
     }
 
     async function expectWorkingSessions(app: INestApplication): Promise<void> {
@@ -273,7 +285,7 @@ describe('SessionModule options', () => {
       }
     }
 
-    it('works with useFactory and inject', async () => {
+    it.each(PLATFORMS)('works with useFactory and inject (%s)', async (platform) => {
       const app = await bootAsync(
         SessionModule.forRootAsync({
           imports: [ConfigModule],
@@ -281,28 +293,31 @@ describe('SessionModule options', () => {
           useFactory: (config: { secret: string }) => ({ secret: config.secret, csrf: false }),
           global: true,
         }),
+        platform,
       );
       await expectWorkingSessions(app);
     });
 
-    it('works with useClass', async () => {
+    it.each(PLATFORMS)('works with useClass (%s)', async (platform) => {
       const app = await bootAsync(
         SessionModule.forRootAsync({
           imports: [ConfigModule],
           useClass: SessionConfig,
           global: true,
         }),
+        platform,
       );
       await expectWorkingSessions(app);
     });
 
-    it('works with useExisting', async () => {
+    it.each(PLATFORMS)('works with useExisting (%s)', async (platform) => {
       const app = await bootAsync(
         SessionModule.forRootAsync({
           imports: [SessionConfigModule],
           useExisting: SessionConfig,
           global: true,
         }),
+        platform,
       );
       await expectWorkingSessions(app);
     });

@@ -6,6 +6,7 @@ import { performance } from 'node:perf_hooks';
 import { runInThisContext } from 'node:vm';
 import { COOKIE_NAME } from './fixtures/session-helpers.js';
 import { createTestApp } from './fixtures/test-app.js';
+import { PLATFORMS, type Platform } from './support/platforms.js';
 import { uniquePrefix } from './support/redis-env.js';
 import { startRedisProcess, type RedisProcess } from './support/redis-process.js';
 import { startRedisServer, type RedisServer } from './support/redis-server.js';
@@ -165,7 +166,7 @@ function summary(replies: Reply[]): string {
   return `n=${replies.length} min=${latencies[0].toFixed(0)}ms p50=${pick(0.5).toFixed(0)}ms max=${latencies[latencies.length - 1].toFixed(0)}ms`;
 }
 
-/** A Nest app on a fail-closed ioredis client of its own, listening on a loopback port. */
+/** A Nest app (on `platform`) on a fail-closed ioredis client of its own, listening on a loopback port. */
 interface FaultApp {
   app: INestApplication;
   client: Redis;
@@ -175,16 +176,18 @@ interface FaultApp {
   close(): Promise<void>;
 }
 
-async function startApp(redisUrl: string): Promise<FaultApp> {
+async function startApp(redisUrl: string, platform: Platform): Promise<FaultApp> {
   const client = new Redis(redisUrl, FAIL_CLOSED);
   const clientErrors: Error[] = [];
   client.on('error', (error: Error) => clientErrors.push(error));
   await waitFor('the Redis client to be ready', async () =>
     client.status === 'ready' ? true : undefined,
   );
-  const { app } = await createTestApp({
-    store: new RedisStore({ client, prefix: uniquePrefix('faults') }),
-  });
+  const { app } = await createTestApp(
+    { store: new RedisStore({ client, prefix: uniquePrefix('faults') }) },
+    undefined,
+    platform,
+  );
   await app.listen(0, '127.0.0.1');
   const base = await app.getUrl();
   return {
@@ -270,200 +273,208 @@ async function expectLoginRefused(base: string): Promise<Reply> {
   return reply;
 }
 
-describe('Redis killed (SIGKILL) mid-traffic, then restarted on the same port', () => {
-  let redis: RedisProcess;
-  let target: FaultApp;
-  let alice: string;
-  let stale: string;
+describe.each(PLATFORMS)(
+  'Redis killed (SIGKILL) mid-traffic, then restarted on the same port (%s)',
+  (platform) => {
+    let redis: RedisProcess;
+    let target: FaultApp;
+    let alice: string;
+    let stale: string;
 
-  beforeAll(async () => {
-    redis = await startRedisProcess();
-    target = await startApp(redis.url);
-  });
-  afterAll(async () => {
-    try {
-      await target?.close();
-    } finally {
-      await redis?.stop();
-    }
-  });
-
-  it('serves sessions while Redis is up', async () => {
-    alice = cookieOf(await login(target.base, 'alice'));
-    stale = cookieOf(await login(target.base, 'bob'));
-    expect((await call(target.base, '/logout', { method: 'POST', cookie: stale })).status).toBe(
-      200,
-    );
-    const me = await call(target.base, '/me', { cookie: alice });
-    expect(me.status).toBe(200);
-    expect(me.body).toMatchObject({ userId: 'alice' });
-    expect((await call(target.base, '/me', { cookie: stale })).status).toBe(401);
-  });
-
-  it('answers 503 on protected routes, promptly and for every request, once Redis dies', async () => {
-    const traffic = startTraffic(target.base, '/me', alice);
-    await waitFor('traffic to flow', async () =>
-      traffic.replies.filter((reply) => reply.status === 200).length >= 20 ? true : undefined,
-    );
-    const before = traffic.replies.length;
-    const killedAt = performance.now();
-    await redis.kill('SIGKILL');
-    expect(redis.running).toBe(false);
-    const first503 = await waitFor('the first 503 after the kill', async () =>
-      traffic.replies.slice(before).find((reply) => reply.status === 503),
-    );
-    const firstAfter = performance.now() - killedAt;
-
-    // A fresh burst while Redis is gone: every request settles, every one is a 503 with a
-    // clear JSON error, and none of them clears the (still valid) session cookie.
-    const burst = await wave(target.base, '/me', alice);
-    await traffic.stop();
-
-    expect(burst.map((reply) => reply.status)).toEqual(Array(CONCURRENCY).fill(503));
-    for (const reply of burst) {
-      expect(reply.body).toEqual(UNAVAILABLE_BODY);
-      expect(reply.sessionCookies).toEqual([]);
-    }
-    expect(first503.body).toEqual(UNAVAILABLE_BODY);
-    // The traffic around the kill: every request answered, only with 200 or 503.
-    expect(traffic.failures).toEqual([]);
-    expect(new Set(traffic.replies.map((reply) => reply.status))).toEqual(new Set([200, 503]));
-
-    const after = traffic.replies.slice(before);
-    measured.push(
-      `SIGKILL: first 503 seen ${firstAfter.toFixed(0)}ms after the kill; traffic ${traffic.replies.length} requests, ` +
-        `${after.filter((r) => r.status === 200).length}x200 + ${after.filter((r) => r.status === 503).length}x503 after the kill`,
-      `SIGKILL: burst of ${CONCURRENCY} concurrent GET /me -> all 503, ${summary(burst)}`,
-      `SIGKILL: ioredis reported ${target.clientErrors.length} 'error' event(s) so far (events, not throws)`,
-    );
-  });
-
-  it('keeps public routes answering while Redis is down', async () => {
-    const replies = [
-      await call(target.base, '/public'),
-      await call(target.base, '/public', { cookie: alice }),
-      await call(target.base, '/anon/peek'), // public, reads the session, but has none
-    ];
-    expect(replies.map((reply) => reply.status)).toEqual([200, 200, 200]);
-    // A public route that reads a presented session cannot know it: it fails closed too.
-    const peek = await call(target.base, '/anon/peek', { cookie: alice });
-    expect(peek.status).toBe(503);
-    expect(peek.body).toEqual(UNAVAILABLE_BODY);
-    measured.push(
-      `SIGKILL: public routes 200 (${replies.map((r) => `${r.ms.toFixed(0)}ms`).join(', ')}); public route reading a presented session -> 503`,
-    );
-  });
-
-  it('never lets a forged or stale cookie through while Redis is down', async () => {
-    const staleReply = await expectBadCookiesRefused(target.base, stale, alice);
-    measured.push(
-      `SIGKILL: forged cookies -> 401 (no store I/O); signed-but-logged-out -> 503 in ${staleReply.ms.toFixed(0)}ms`,
-    );
-  });
-
-  it('refuses a login while Redis is down: 503 and no session cookie', async () => {
-    const reply = await expectLoginRefused(target.base);
-    measured.push(`SIGKILL: login -> 503 in ${reply.ms.toFixed(0)}ms, no cookie`);
-  });
-
-  it('recovers by itself once Redis is back on the same port, without restarting the app', async () => {
-    const restartedAt = performance.now();
-    await redis.restart();
-    const fresh = await waitFor('a login to succeed after the restart', async () => {
-      const reply = await login(target.base, 'alice');
-      return reply.status === 200 ? reply : undefined;
+    beforeAll(async () => {
+      redis = await startRedisProcess();
+      target = await startApp(redis.url, platform);
     });
-    const recovery = performance.now() - restartedAt;
-    const cookie = cookieOf(fresh);
-    const me = await call(target.base, '/me', { cookie });
-    expect(me.status).toBe(200);
-    expect(me.body).toMatchObject({ userId: 'alice' });
-    const write = await call(target.base, '/counter', { method: 'POST', cookie });
-    expect(write.status).toBe(200);
-    expect(write.body).toEqual({ counter: 1 });
-    expect((await call(target.base, '/counter', { method: 'POST', cookie })).body).toEqual({
-      counter: 2,
+    afterAll(async () => {
+      try {
+        await target?.close();
+      } finally {
+        await redis?.stop();
+      }
     });
-    // The restarted Redis kept nothing (no persistence): the old session is gone, cleanly.
-    const old = await call(target.base, '/me', { cookie: alice });
-    expect(old.status).toBe(401);
-    expect(clearsCookie(old)).toBe(true);
-    expect((await call(target.base, '/public')).status).toBe(200);
-    measured.push(
-      `SIGKILL: redis-server restarted on port ${redis.port}; first successful login ${recovery.toFixed(0)}ms after the restart began; old cookie -> 401 (data gone)`,
-    );
-  });
-});
 
-describe('Redis paused (SIGSTOP) then resumed (SIGCONT): the same session survives', () => {
-  let redis: RedisServer;
-  let target: FaultApp;
-  let alice: string;
-  let stale: string;
-
-  beforeAll(async () => {
-    redis = await startRedisServer();
-    target = await startApp(redis.url);
-  });
-  afterAll(async () => {
-    try {
-      await target?.close();
-    } finally {
-      await redis?.stop(); // resumes the server first if it is still paused
-    }
-  });
-
-  it('serves sessions while Redis runs', async () => {
-    alice = cookieOf(await login(target.base, 'alice'));
-    stale = cookieOf(await login(target.base, 'bob'));
-    expect((await call(target.base, '/logout', { method: 'POST', cookie: stale })).status).toBe(
-      200,
-    );
-    expect((await call(target.base, '/counter', { method: 'POST', cookie: alice })).body).toEqual({
-      counter: 1,
+    it('serves sessions while Redis is up', async () => {
+      alice = cookieOf(await login(target.base, 'alice'));
+      stale = cookieOf(await login(target.base, 'bob'));
+      expect((await call(target.base, '/logout', { method: 'POST', cookie: stale })).status).toBe(
+        200,
+      );
+      const me = await call(target.base, '/me', { cookie: alice });
+      expect(me.status).toBe(200);
+      expect(me.body).toMatchObject({ userId: 'alice' });
+      expect((await call(target.base, '/me', { cookie: stale })).status).toBe(401);
     });
-  });
 
-  it('answers 503 after the command timeout while Redis is stalled, and keeps public routes up', async () => {
-    redis.pause();
-    try {
+    it('answers 503 on protected routes, promptly and for every request, once Redis dies', async () => {
+      const traffic = startTraffic(target.base, '/me', alice);
+      await waitFor('traffic to flow', async () =>
+        traffic.replies.filter((reply) => reply.status === 200).length >= 20 ? true : undefined,
+      );
+      const before = traffic.replies.length;
+      const killedAt = performance.now();
+      await redis.kill('SIGKILL');
+      expect(redis.running).toBe(false);
+      const first503 = await waitFor('the first 503 after the kill', async () =>
+        traffic.replies.slice(before).find((reply) => reply.status === 503),
+      );
+      const firstAfter = performance.now() - killedAt;
+
+      // A fresh burst while Redis is gone: every request settles, every one is a 503 with a
+      // clear JSON error, and none of them clears the (still valid) session cookie.
       const burst = await wave(target.base, '/me', alice);
+      await traffic.stop();
+
       expect(burst.map((reply) => reply.status)).toEqual(Array(CONCURRENCY).fill(503));
       for (const reply of burst) {
         expect(reply.body).toEqual(UNAVAILABLE_BODY);
         expect(reply.sessionCookies).toEqual([]);
       }
-      const publicReply = await call(target.base, '/public', { cookie: alice });
-      expect(publicReply.status).toBe(200);
-      const staleReply = await expectBadCookiesRefused(target.base, stale, alice);
-      const loginReply = await expectLoginRefused(target.base);
-      measured.push(
-        `SIGSTOP: burst of ${CONCURRENCY} concurrent GET /me -> all 503 (commandTimeout ${COMMAND_TIMEOUT_MS}ms), ${summary(burst)}`,
-        `SIGSTOP: public route 200 in ${publicReply.ms.toFixed(0)}ms; forged -> 401; signed-but-logged-out -> 503 in ${staleReply.ms.toFixed(0)}ms; login -> 503 in ${loginReply.ms.toFixed(0)}ms, no cookie`,
-      );
-    } finally {
-      redis.resume();
-    }
-  });
+      expect(first503.body).toEqual(UNAVAILABLE_BODY);
+      // The traffic around the kill: every request answered, only with 200 or 503.
+      expect(traffic.failures).toEqual([]);
+      expect(new Set(traffic.replies.map((reply) => reply.status))).toEqual(new Set([200, 503]));
 
-  it('accepts the SAME cookie again once Redis resumes, with its data intact', async () => {
-    const resumedAt = performance.now();
-    const me = await waitFor('the old session to be served again', async () => {
-      const reply = await call(target.base, '/me', { cookie: alice });
-      return reply.status === 200 ? reply : undefined;
+      const after = traffic.replies.slice(before);
+      measured.push(
+        `${platform} SIGKILL: first 503 seen ${firstAfter.toFixed(0)}ms after the kill; traffic ${traffic.replies.length} requests, ` +
+          `${after.filter((r) => r.status === 200).length}x200 + ${after.filter((r) => r.status === 503).length}x503 after the kill`,
+        `${platform} SIGKILL: burst of ${CONCURRENCY} concurrent GET /me -> all 503, ${summary(burst)}`,
+        `${platform} SIGKILL: ioredis reported ${target.clientErrors.length} 'error' event(s) so far (events, not throws)`,
+      );
     });
-    const recovery = performance.now() - resumedAt;
-    expect(me.body).toMatchObject({ userId: 'alice', data: { counter: 1 } });
-    expect(me.sessionCookies).toEqual([]);
-    const write = await call(target.base, '/counter', { method: 'POST', cookie: alice });
-    expect(write.status).toBe(200);
-    expect(write.body).toEqual({ counter: 2 });
-    // The logged-out session stayed logged out; the refused login (its script ran once Redis
-    // resumed) left no session behind: the store deleted it after the timeout.
-    expect((await call(target.base, '/me', { cookie: stale })).status).toBe(401);
-    expect(await target.app.get(SessionStore).listByUser('carol')).toEqual([]);
-    measured.push(
-      `SIGCONT: same cookie -> 200 ${recovery.toFixed(0)}ms after the resume, data intact`,
-    );
-  });
-});
+
+    it('keeps public routes answering while Redis is down', async () => {
+      const replies = [
+        await call(target.base, '/public'),
+        await call(target.base, '/public', { cookie: alice }),
+        await call(target.base, '/anon/peek'), // public, reads the session, but has none
+      ];
+      expect(replies.map((reply) => reply.status)).toEqual([200, 200, 200]);
+      // A public route that reads a presented session cannot know it: it fails closed too.
+      const peek = await call(target.base, '/anon/peek', { cookie: alice });
+      expect(peek.status).toBe(503);
+      expect(peek.body).toEqual(UNAVAILABLE_BODY);
+      measured.push(
+        `${platform} SIGKILL: public routes 200 (${replies.map((r) => `${r.ms.toFixed(0)}ms`).join(', ')}); public route reading a presented session -> 503`,
+      );
+    });
+
+    it('never lets a forged or stale cookie through while Redis is down', async () => {
+      const staleReply = await expectBadCookiesRefused(target.base, stale, alice);
+      measured.push(
+        `${platform} SIGKILL: forged cookies -> 401 (no store I/O); signed-but-logged-out -> 503 in ${staleReply.ms.toFixed(0)}ms`,
+      );
+    });
+
+    it('refuses a login while Redis is down: 503 and no session cookie', async () => {
+      const reply = await expectLoginRefused(target.base);
+      measured.push(`${platform} SIGKILL: login -> 503 in ${reply.ms.toFixed(0)}ms, no cookie`);
+    });
+
+    it('recovers by itself once Redis is back on the same port, without restarting the app', async () => {
+      const restartedAt = performance.now();
+      await redis.restart();
+      const fresh = await waitFor('a login to succeed after the restart', async () => {
+        const reply = await login(target.base, 'alice');
+        return reply.status === 200 ? reply : undefined;
+      });
+      const recovery = performance.now() - restartedAt;
+      const cookie = cookieOf(fresh);
+      const me = await call(target.base, '/me', { cookie });
+      expect(me.status).toBe(200);
+      expect(me.body).toMatchObject({ userId: 'alice' });
+      const write = await call(target.base, '/counter', { method: 'POST', cookie });
+      expect(write.status).toBe(200);
+      expect(write.body).toEqual({ counter: 1 });
+      expect((await call(target.base, '/counter', { method: 'POST', cookie })).body).toEqual({
+        counter: 2,
+      });
+      // The restarted Redis kept nothing (no persistence): the old session is gone, cleanly.
+      const old = await call(target.base, '/me', { cookie: alice });
+      expect(old.status).toBe(401);
+      expect(clearsCookie(old)).toBe(true);
+      expect((await call(target.base, '/public')).status).toBe(200);
+      measured.push(
+        `${platform} SIGKILL: redis-server restarted on port ${redis.port}; first successful login ${recovery.toFixed(0)}ms after the restart began; old cookie -> 401 (data gone)`,
+      );
+    });
+  },
+);
+
+describe.each(PLATFORMS)(
+  'Redis paused (SIGSTOP) then resumed (SIGCONT): the same session survives (%s)',
+  (platform) => {
+    let redis: RedisServer;
+    let target: FaultApp;
+    let alice: string;
+    let stale: string;
+
+    beforeAll(async () => {
+      redis = await startRedisServer();
+      target = await startApp(redis.url, platform);
+    });
+    afterAll(async () => {
+      try {
+        await target?.close();
+      } finally {
+        await redis?.stop(); // resumes the server first if it is still paused
+      }
+    });
+
+    it('serves sessions while Redis runs', async () => {
+      alice = cookieOf(await login(target.base, 'alice'));
+      stale = cookieOf(await login(target.base, 'bob'));
+      expect((await call(target.base, '/logout', { method: 'POST', cookie: stale })).status).toBe(
+        200,
+      );
+      expect((await call(target.base, '/counter', { method: 'POST', cookie: alice })).body).toEqual(
+        {
+          counter: 1,
+        },
+      );
+    });
+
+    it('answers 503 after the command timeout while Redis is stalled, and keeps public routes up', async () => {
+      redis.pause();
+      try {
+        const burst = await wave(target.base, '/me', alice);
+        expect(burst.map((reply) => reply.status)).toEqual(Array(CONCURRENCY).fill(503));
+        for (const reply of burst) {
+          expect(reply.body).toEqual(UNAVAILABLE_BODY);
+          expect(reply.sessionCookies).toEqual([]);
+        }
+        const publicReply = await call(target.base, '/public', { cookie: alice });
+        expect(publicReply.status).toBe(200);
+        const staleReply = await expectBadCookiesRefused(target.base, stale, alice);
+        const loginReply = await expectLoginRefused(target.base);
+        measured.push(
+          `${platform} SIGSTOP: burst of ${CONCURRENCY} concurrent GET /me -> all 503 (commandTimeout ${COMMAND_TIMEOUT_MS}ms), ${summary(burst)}`,
+          `${platform} SIGSTOP: public route 200 in ${publicReply.ms.toFixed(0)}ms; forged -> 401; signed-but-logged-out -> 503 in ${staleReply.ms.toFixed(0)}ms; login -> 503 in ${loginReply.ms.toFixed(0)}ms, no cookie`,
+        );
+      } finally {
+        redis.resume();
+      }
+    });
+
+    it('accepts the SAME cookie again once Redis resumes, with its data intact', async () => {
+      const resumedAt = performance.now();
+      const me = await waitFor('the old session to be served again', async () => {
+        const reply = await call(target.base, '/me', { cookie: alice });
+        return reply.status === 200 ? reply : undefined;
+      });
+      const recovery = performance.now() - resumedAt;
+      expect(me.body).toMatchObject({ userId: 'alice', data: { counter: 1 } });
+      expect(me.sessionCookies).toEqual([]);
+      const write = await call(target.base, '/counter', { method: 'POST', cookie: alice });
+      expect(write.status).toBe(200);
+      expect(write.body).toEqual({ counter: 2 });
+      // The logged-out session stayed logged out; the refused login (its script ran once Redis
+      // resumed) left no session behind: the store deleted it after the timeout.
+      expect((await call(target.base, '/me', { cookie: stale })).status).toBe(401);
+      expect(await target.app.get(SessionStore).listByUser('carol')).toEqual([]);
+      measured.push(
+        `${platform} SIGCONT: same cookie -> 200 ${recovery.toFixed(0)}ms after the resume, data intact`,
+      );
+    });
+  },
+);

@@ -5,6 +5,7 @@ import request from 'supertest';
 import { runSessionStoreConformance } from '../lib/testing/index.js';
 import { createTestApp } from './fixtures/test-app.js';
 import { cookieFrom } from './fixtures/session-helpers.js';
+import { PLATFORMS } from './support/platforms.js';
 import {
   connectRedis,
   deleteKeysWithPrefix,
@@ -348,52 +349,59 @@ describe('RedisStore round trips (a private redis-server)', () => {
     }
   });
 
-  it('per HTTP request: public 0, login 1, authenticated read 1, write 2, logout 2', async () => {
-    const { app } = await createTestApp({ store: new RedisStore({ client, prefix: 'http:' }) });
-    try {
-      const http = () => request(app.getHttpServer());
-      const flow = async () => {
-        await http().get('/public').expect(200);
-        const cookie = cookieFrom(await http().post('/login').send({ userId: 'http-user' }));
-        await http().get('/me').set('Cookie', cookie).expect(200);
-        await http().post('/counter').set('Cookie', cookie).expect(200);
-        await http().post('/logout').set('Cookie', cookie).expect(200);
-      };
-      await flow(); // warm-up: scripts become EVALSHA
+  it.each(PLATFORMS)(
+    'per HTTP request: public 0, login 1, authenticated read 1, write 2, logout 2 (%s)',
+    async (platform) => {
+      const { app } = await createTestApp(
+        { store: new RedisStore({ client, prefix: `http-${platform}:` }) },
+        undefined,
+        platform,
+      );
+      try {
+        const http = () => request(app.getHttpServer());
+        const flow = async () => {
+          await http().get('/public').expect(200);
+          const cookie = cookieFrom(await http().post('/login').send({ userId: 'http-user' }));
+          await http().get('/me').set('Cookie', cookie).expect(200);
+          await http().post('/counter').set('Cookie', cookie).expect(200);
+          await http().post('/logout').set('Cookie', cookie).expect(200);
+        };
+        await flow(); // warm-up: scripts become EVALSHA
 
-      const sent: Record<string, Record<string, number>> = {};
-      let cookie = '';
-      sent.public = (await meter.measure(() => http().get('/public').expect(200))).sent;
-      sent.login = (
-        await meter.measure(async () => {
-          cookie = cookieFrom(await http().post('/login').send({ userId: 'http-user' }));
-        })
-      ).sent;
-      sent['authenticated read'] = (
-        await meter.measure(() => http().get('/me').set('Cookie', cookie).expect(200))
-      ).sent;
-      sent.write = (
-        await meter.measure(() => http().post('/counter').set('Cookie', cookie).expect(200))
-      ).sent;
-      sent.logout = (
-        await meter.measure(() => http().post('/logout').set('Cookie', cookie).expect(200))
-      ).sent;
-      sent['after logout'] = (
-        await meter.measure(() => http().get('/me').set('Cookie', cookie).expect(401))
-      ).sent;
-      expect(sent).toEqual({
-        public: {},
-        login: { evalsha: 1 },
-        'authenticated read': { hgetall: 1 },
-        write: { hgetall: 1, evalsha: 1 },
-        logout: { hgetall: 1, del: 1 },
-        'after logout': { hgetall: 1 },
-      });
-    } finally {
-      await app.close();
-    }
-    await expect(client.ping()).resolves.toBe('PONG');
-  });
+        const sent: Record<string, Record<string, number>> = {};
+        let cookie = '';
+        sent.public = (await meter.measure(() => http().get('/public').expect(200))).sent;
+        sent.login = (
+          await meter.measure(async () => {
+            cookie = cookieFrom(await http().post('/login').send({ userId: 'http-user' }));
+          })
+        ).sent;
+        sent['authenticated read'] = (
+          await meter.measure(() => http().get('/me').set('Cookie', cookie).expect(200))
+        ).sent;
+        sent.write = (
+          await meter.measure(() => http().post('/counter').set('Cookie', cookie).expect(200))
+        ).sent;
+        sent.logout = (
+          await meter.measure(() => http().post('/logout').set('Cookie', cookie).expect(200))
+        ).sent;
+        sent['after logout'] = (
+          await meter.measure(() => http().get('/me').set('Cookie', cookie).expect(401))
+        ).sent;
+        expect(sent).toEqual({
+          public: {},
+          login: { evalsha: 1 },
+          'authenticated read': { hgetall: 1 },
+          write: { hgetall: 1, evalsha: 1 },
+          logout: { hgetall: 1, del: 1 },
+          'after logout': { hgetall: 1 },
+        });
+      } finally {
+        await app.close();
+      }
+      await expect(client.ping()).resolves.toBe('PONG');
+    },
+  );
 });
 
 describe('RedisStore when Redis fails', () => {

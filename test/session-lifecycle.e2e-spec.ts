@@ -15,17 +15,18 @@ import {
   theSessionSetCookie,
   valueOf,
 } from './fixtures/session-helpers.js';
+import { PLATFORMS } from './support/platforms.js';
 
 const MINUTE = 60_000;
 const SIGNED_VALUE = /^[A-Za-z0-9_-]{43}\.[A-Za-z0-9_-]{43}$/;
 
-describe('session lifecycle', () => {
+describe.each(PLATFORMS)('session lifecycle (%s)', (platform) => {
   describe('lazy loading and write-only-when-changed (default options)', () => {
     let app: INestApplication;
     let store: ReturnType<typeof spyOnStore>;
 
     beforeAll(async () => {
-      ({ app } = await createTestApp());
+      ({ app } = await createTestApp({}, undefined, platform));
       store = spyOnStore(app);
     });
     afterAll(async () => {
@@ -114,7 +115,7 @@ describe('session lifecycle', () => {
 
   describe('concurrent requests of one session', () => {
     it('do not lose each other’s changes to different keys', async () => {
-      const { app } = await createTestApp();
+      const { app } = await createTestApp({}, undefined, platform);
       const store = spyOnStore(app);
       try {
         const { cookie } = await login(app);
@@ -156,7 +157,11 @@ describe('session lifecycle', () => {
 
   describe('touch throttling, idle and absolute timeouts', () => {
     it('touches the idle expiry at most every touchAfter', async () => {
-      const { app, clock } = await createTestApp({ touchAfter: '1m', idleTimeout: '30m' });
+      const { app, clock } = await createTestApp(
+        { touchAfter: '1m', idleTimeout: '30m' },
+        undefined,
+        platform,
+      );
       const store = spyOnStore(app);
       try {
         const { cookie, id } = await login(app);
@@ -193,7 +198,11 @@ describe('session lifecycle', () => {
     });
 
     it('slides the idle timeout with activity and ends the session after idleTimeout without it', async () => {
-      const { app, clock } = await createTestApp({ idleTimeout: '10m', touchAfter: '1m' });
+      const { app, clock } = await createTestApp(
+        { idleTimeout: '10m', touchAfter: '1m' },
+        undefined,
+        platform,
+      );
       try {
         const { cookie } = await login(app);
         for (let step = 0; step < 4; step++) {
@@ -210,11 +219,15 @@ describe('session lifecycle', () => {
     });
 
     it('never moves the absolute timeout, whatever the activity', async () => {
-      const { app, clock } = await createTestApp({
-        idleTimeout: '10m',
-        absoluteTimeout: '30m',
-        touchAfter: '1m',
-      });
+      const { app, clock } = await createTestApp(
+        {
+          idleTimeout: '10m',
+          absoluteTimeout: '30m',
+          touchAfter: '1m',
+        },
+        undefined,
+        platform,
+      );
       const store = spyOnStore(app);
       try {
         const { cookie, id } = await login(app);
@@ -248,7 +261,11 @@ describe('session lifecycle', () => {
     });
 
     it('an idle-expired session is deleted from the store when seen, the request is anonymous and the cookie cleared', async () => {
-      const { app, clock } = await createTestApp({ idleTimeout: '10m', touchAfter: '1m' });
+      const { app, clock } = await createTestApp(
+        { idleTimeout: '10m', touchAfter: '1m' },
+        undefined,
+        platform,
+      );
       const store = spyOnStore(app);
       try {
         const { cookie, id } = await login(app, 'expiring');
@@ -279,6 +296,7 @@ describe('session lifecycle', () => {
       const { app } = await createTestApp(
         { store: lagging, idleTimeout: '10m', touchAfter: '1m' },
         clock,
+        platform,
       );
       const store = spyOnStore(app);
       try {
@@ -300,11 +318,15 @@ describe('session lifecycle', () => {
     });
 
     it('an absolute-expired session is anonymous and deleted even right after activity', async () => {
-      const { app, clock } = await createTestApp({
-        idleTimeout: '10m',
-        absoluteTimeout: '20m',
-        touchAfter: '1m',
-      });
+      const { app, clock } = await createTestApp(
+        {
+          idleTimeout: '10m',
+          absoluteTimeout: '20m',
+          touchAfter: '1m',
+        },
+        undefined,
+        platform,
+      );
       const store = spyOnStore(app);
       try {
         const { cookie } = await login(app);
@@ -327,7 +349,7 @@ describe('session lifecycle', () => {
 
   describe('cookie attributes', () => {
     it('sets the hardened defaults: __Host-sid, Secure, HttpOnly, SameSite=Lax, Path=/, no Domain, no Max-Age', async () => {
-      const { app } = await createTestApp();
+      const { app } = await createTestApp({}, undefined, platform);
       try {
         const { response } = await login(app);
         const parsed = parseSetCookieHeader(theSessionSetCookie(response));
@@ -346,11 +368,15 @@ describe('session lifecycle', () => {
     });
 
     it('a persistent cookie gets a Max-Age no longer than the absolute lifetime left', async () => {
-      const { app, clock } = await createTestApp({
-        cookie: { persistent: true },
-        absoluteTimeout: '1h',
-        idleTimeout: '30m',
-      });
+      const { app, clock } = await createTestApp(
+        {
+          cookie: { persistent: true },
+          absoluteTimeout: '1h',
+          idleTimeout: '30m',
+        },
+        undefined,
+        platform,
+      );
       try {
         const { cookie, response } = await login(app);
         const first = parseSetCookieHeader(theSessionSetCookie(response));
@@ -372,7 +398,7 @@ describe('session lifecycle', () => {
     });
 
     it('every response that sets or clears the session cookie has Cache-Control: no-store', async () => {
-      const { app } = await createTestApp();
+      const { app } = await createTestApp({}, undefined, platform);
       try {
         const { cookie, response: loginResponse } = await login(app);
         expect(loginResponse.headers['cache-control']).toBe('no-store');
@@ -400,7 +426,7 @@ describe('session lifecycle', () => {
   describe('exactly one Set-Cookie for the session per response', () => {
     let app: INestApplication;
     beforeAll(async () => {
-      ({ app } = await createTestApp());
+      ({ app } = await createTestApp({}, undefined, platform));
     });
     afterAll(async () => {
       await app.close();
@@ -447,12 +473,13 @@ describe('session lifecycle', () => {
     it('accepts a cookie signed with an older secret and re-signs it with the current one', async () => {
       const clock = new FakeClock();
       const shared = new MemoryStore({ now: clock.now });
-      const before = await createTestApp({ secret: OTHER_SECRET, store: shared }, clock);
+      const before = await createTestApp({ secret: OTHER_SECRET, store: shared }, clock, platform);
       const rotated = await createTestApp(
         { secret: [TEST_SECRET, OTHER_SECRET], store: shared },
         clock,
+        platform,
       );
-      const after = await createTestApp({ secret: TEST_SECRET, store: shared }, clock);
+      const after = await createTestApp({ secret: TEST_SECRET, store: shared }, clock, platform);
       try {
         const { cookie: oldCookie, id } = await login(before.app);
         // Not valid under the new secret alone.

@@ -3,14 +3,15 @@ import type { INestApplication } from '@nestjs/common';
 import { NoSessionContextError, SessionService } from 'nest-secure-session';
 import request from 'supertest';
 import { createTestApp, type FakeClock } from './fixtures/test-app.js';
+import { PLATFORMS } from './support/platforms.js';
 import { login, valueOf } from './fixtures/session-helpers.js';
 
-describe('SessionService', () => {
+describe.each(PLATFORMS)('SessionService (%s)', (platform) => {
   let app: INestApplication;
   let clock: FakeClock;
 
   beforeAll(async () => {
-    ({ app, clock } = await createTestApp());
+    ({ app, clock } = await createTestApp({}, undefined, platform));
   });
   afterAll(async () => {
     await app.close();

@@ -10,6 +10,7 @@ import {
   TEST_SECRET,
   type SecurityAppOptions,
 } from './fixtures/security-app.js';
+import { PLATFORMS } from './support/platforms.js';
 import {
   cookieFrom,
   expectDefaultClearingCookie,
@@ -65,14 +66,14 @@ async function write(
   return cookieFrom(response);
 }
 
-describe("stateless mode (store: 'cookie')", () => {
+describe.each(PLATFORMS)("stateless mode (store: 'cookie') (%s)", (platform) => {
   const apps: INestApplication[] = [];
 
   async function boot(
     options: SecurityAppOptions = {},
     clock = new FakeClock(),
   ): Promise<{ app: INestApplication; clock: FakeClock }> {
-    const booted = await createSecurityApp({ store: 'cookie', ...options }, clock);
+    const booted = await createSecurityApp({ store: 'cookie', ...options }, clock, platform);
     apps.push(booted.app);
     return booted;
   }

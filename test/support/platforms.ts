@@ -21,3 +21,13 @@ export async function initApp(
   await app.getHttpAdapter().getInstance().ready();
   return app;
 }
+
+/**
+ * The platform of the app answering at `url` (a spawned sample): Express names itself in
+ * `X-Powered-By`, Fastify sends none. Proves a child process runs the platform it was asked for.
+ */
+export async function platformAt(url: string): Promise<Platform> {
+  const response = await fetch(url, { signal: AbortSignal.timeout(10_000) });
+  await response.body?.cancel();
+  return response.headers.get('x-powered-by') === 'Express' ? 'express' : 'fastify';
+}
