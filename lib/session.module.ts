@@ -8,6 +8,7 @@ import {
   SessionRuntime,
 } from './core/session-runtime.js';
 import type { SessionModuleOptions } from './interfaces/session-module-options.interface.js';
+import { RevocationStore } from './interfaces/revocation-store.interface.js';
 import { SessionStore } from './interfaces/session-store.interface.js';
 import {
   resolveSessionOptions,
@@ -19,6 +20,7 @@ import { SessionRequestGuard } from './session-request.guard.js';
 import { bindPlatform } from './platform/bind-platform.js';
 import { SessionService } from './session.service.js';
 import { MemoryStore } from './stores/memory-session.store.js';
+import { revocationStoreFor } from './stores/revocation-store.provider.js';
 
 /**
  * Server-side sessions for the whole application: import once in the root module.
@@ -49,24 +51,31 @@ import { MemoryStore } from './stores/memory-session.store.js';
         resolved: ResolvedSessionOptions,
         now: () => number,
       ): SessionStore =>
-        (options.store === 'cookie' ? options.revocationStore : options.store) ??
+        // Stateless: no session is kept server-side (revocations have their own store below).
+        (options.store === 'cookie' ? undefined : options.store) ??
         new MemoryStore({ maxSessions: resolved.maxSessions, now }),
     },
     {
+      provide: RevocationStore,
+      inject: [SESSION_MODULE_OPTIONS, SESSION_CLOCK],
+      useFactory: revocationStoreFor,
+    },
+    {
       provide: SESSION_RUNTIME,
-      inject: [SESSION_OPTIONS, SessionStore, SESSION_CLOCK],
+      inject: [SESSION_OPTIONS, SessionStore, SESSION_CLOCK, RevocationStore],
       useFactory: (
         options: ResolvedSessionOptions,
         store: SessionStore,
         now: () => number,
-      ): SessionRuntime => new SessionRuntime(options, store, now),
+        revocations: RevocationStore | null,
+      ): SessionRuntime => new SessionRuntime(options, store, now, revocations),
     },
     CsrfProtection,
     { provide: APP_GUARD, useClass: SessionRequestGuard },
     SessionGuard,
     SessionService,
   ],
-  exports: [SessionService, SessionGuard, SessionStore, SESSION_RUNTIME],
+  exports: [SessionService, SessionGuard, SessionStore, RevocationStore, SESSION_RUNTIME],
 })
 export class SessionModule
   extends ConfigurableSessionModule
@@ -95,5 +104,6 @@ export class SessionModule
 
   async onApplicationShutdown(): Promise<void> {
     await this.store.close?.();
+    await this.runtime.revocations?.close?.();
   }
 }
