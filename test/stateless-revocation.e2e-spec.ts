@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { afterAll, afterEach, beforeAll, describe, expect, it, jest } from '@jest/globals';
 import { Logger, type INestApplication } from '@nestjs/common';
 import type { Redis } from 'ioredis';
@@ -9,15 +10,44 @@ import {
   type RevocationStore,
 } from 'nest-secure-session';
 import request from 'supertest';
-import { createSecurityApp, FakeClock, type SecurityAppOptions } from './fixtures/security-app.js';
+import { Keyring } from '../lib/crypto/keyring.js';
+import { seal } from '../lib/crypto/sealed-box.js';
+import {
+  createSecurityApp,
+  FakeClock,
+  OTHER_SECRET,
+  TEST_SECRET,
+  type SecurityAppOptions,
+} from './fixtures/security-app.js';
 import {
   cookieFrom,
   expectDefaultClearingCookie,
+  sessionSetCookies,
   theSessionSetCookie,
 } from './fixtures/session-helpers.js';
 import { connectRedis, deleteKeysWithPrefix, uniquePrefix } from './support/redis-env.js';
 
+const NAME = '__Host-sid';
 const MINUTE = 60_000;
+const YEAR = 365 * 24 * 60 * MINUTE;
+
+/** A stateless cookie sealed under `secret`, saying whatever `fields` say (a forgery). */
+function forge(secret: string, now: number, fields: Record<string, unknown> = {}): string {
+  const record = {
+    id: randomBytes(32).toString('base64url'),
+    userId: 'mallory',
+    data: { roles: JSON.stringify(['user', 'admin']) },
+    createdAt: now,
+    lastSeenAt: now,
+    authenticatedAt: now,
+    expiresAt: now + 30 * MINUTE,
+    absoluteExpiresAt: now + 12 * 60 * MINUTE,
+    userAgent: null,
+    ...fields,
+  };
+  const key = new Keyring([secret], 'cookie-sealing').primary;
+  return `${NAME}=${seal(JSON.stringify(record), key, NAME)}`;
+}
 
 interface Stateless {
   cookie: string;
@@ -120,6 +150,70 @@ describe('stateless revocations', () => {
     clock.advance(MINUTE);
     expect(await status(app, (await login(app, 'bystander')).cookie)).toBe(200);
     warn.mockRestore();
+  });
+
+  describe('sealed cookies are checked against the configuration', () => {
+    it('refuses a cookie forged under a rotated-out key with far-future times, and never re-seals it', async () => {
+      const { app, clock } = await boot({ secret: [TEST_SECRET, OTHER_SECRET] });
+      const later = clock.now() + 10 * YEAR;
+      const forged = forge(OTHER_SECRET, later, {
+        expiresAt: later + 30 * MINUTE,
+        absoluteExpiresAt: later + 12 * 60 * MINUTE,
+      });
+      const response = await request(app.getHttpServer()).get('/me').set('Cookie', forged);
+      expect(response.status).toBe(401);
+      const [setCookie, ...others] = sessionSetCookies(response);
+      expect(others).toEqual([]);
+      expectDefaultClearingCookie(setCookie);
+    });
+
+    it('refuses each time a configuration could not have issued, and accepts honest ones', async () => {
+      const { app, clock } = await boot({
+        secret: [TEST_SECRET, OTHER_SECRET],
+        idleTimeout: '30m',
+        absoluteTimeout: '12h',
+      });
+      const now = clock.now();
+      const hour = 60 * MINUTE;
+      const refused: Record<string, Record<string, unknown>> = {
+        'created in the future': { createdAt: now + MINUTE, lastSeenAt: now + MINUTE },
+        'seen in the future': { lastSeenAt: now + MINUTE, expiresAt: now + 31 * MINUTE },
+        'seen before created': { lastSeenAt: now - 1 },
+        'an absolute lifetime over absoluteTimeout': { absoluteExpiresAt: now + 13 * hour },
+        'an idle expiry over idleTimeout': { expiresAt: now + 31 * MINUTE },
+        'an idle expiry past the absolute one': {
+          expiresAt: now + 20 * MINUTE,
+          absoluteExpiresAt: now + 10 * MINUTE,
+        },
+        'authenticated before created': { authenticatedAt: now - 1 },
+        'authenticated in the future': { authenticatedAt: now + MINUTE },
+      };
+      for (const [label, fields] of Object.entries(refused)) {
+        for (const secret of [OTHER_SECRET, TEST_SECRET]) {
+          const response = await request(app.getHttpServer())
+            .get('/me')
+            .set('Cookie', forge(secret, now, fields));
+          expect({ label, status: response.status }).toEqual({ label, status: 401 });
+          expectDefaultClearingCookie(theSessionSetCookie(response));
+        }
+      }
+      // Within the configuration (and a few seconds of another clock's skew): accepted.
+      const honest = [
+        {},
+        { createdAt: now + 2_000, lastSeenAt: now + 2_000, authenticatedAt: now + 2_000 },
+        { createdAt: now - hour, lastSeenAt: now - MINUTE, authenticatedAt: now - hour },
+      ];
+      for (const fields of honest) {
+        const createdAt = (fields as { createdAt?: number }).createdAt ?? now;
+        const lastSeenAt = (fields as { lastSeenAt?: number }).lastSeenAt ?? now;
+        const cookie = forge(OTHER_SECRET, now, {
+          expiresAt: lastSeenAt + 30 * MINUTE,
+          absoluteExpiresAt: createdAt + 12 * hour,
+          ...fields,
+        });
+        expect(await status(app, cookie)).toBe(200);
+      }
+    });
   });
 
   it('refuses to boot with a MemoryStore as revocationStore (it evicts)', async () => {

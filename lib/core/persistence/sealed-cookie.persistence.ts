@@ -4,7 +4,7 @@ import type { ResolvedSessionOptions } from '../../options/resolve-session-optio
 import { revocationUntil } from '../revocation.js';
 import { isExpired, touchAt } from '../session-record.js';
 import { failClosed } from '../session.errors.js';
-import { parseSealedRecord } from './sealed-record.js';
+import { fitsConfiguration, parseSealedRecord } from './sealed-record.js';
 import type {
   OpenedSession,
   SaveResult,
@@ -36,7 +36,11 @@ export class SealedCookiePersistence implements SessionPersistence {
     const key = sealing.find(sealedKeyId(value) ?? '');
     const json = key === undefined ? null : openRemembered(value, key, this.options.cookie.name);
     const record = json === null ? null : parseSealedRecord(json);
-    if (record === null || isExpired(record, now)) {
+    if (
+      record === null ||
+      isExpired(record, now) ||
+      !fitsConfiguration(record, now, this.options)
+    ) {
       return null;
     }
     if (await failClosed(this.revocations.isRevoked(record, now))) {
