@@ -24,6 +24,10 @@ export {
   type RevokeAllOptions,
   type SessionInfo,
 } from './session.service.js';
+export {
+  MemoryRevocationStore,
+  type MemoryRevocationStoreOptions,
+} from './stores/memory-revocation.store.js';
 export { MemoryStore, type MemoryStoreOptions } from './stores/memory-session.store.js';
 export {
   RedisStore,

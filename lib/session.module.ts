@@ -8,6 +8,7 @@ import {
   SessionRuntime,
 } from './core/session-runtime.js';
 import type { SessionModuleOptions } from './interfaces/session-module-options.interface.js';
+import { RevocationStore } from './interfaces/revocation-store.interface.js';
 import { SessionStore } from './interfaces/session-store.interface.js';
 import {
   resolveSessionOptions,
@@ -21,6 +22,7 @@ import { GraphQLSubscriptionSessions } from './platform/graphql-subscriptions.js
 import { RoutePolicies } from './route-policy.js';
 import { SessionService } from './session.service.js';
 import { MemoryStore } from './stores/memory-session.store.js';
+import { revocationStoreFor } from './stores/revocation-store.provider.js';
 
 /**
  * Server-side sessions for the whole application: import once in the root module.
@@ -51,17 +53,24 @@ import { MemoryStore } from './stores/memory-session.store.js';
         resolved: ResolvedSessionOptions,
         now: () => number,
       ): SessionStore =>
-        (options.store === 'cookie' ? options.revocationStore : options.store) ??
+        // Stateless: no session is kept server-side (revocations have their own store below).
+        (options.store === 'cookie' ? undefined : options.store) ??
         new MemoryStore({ maxSessions: resolved.maxSessions, now }),
     },
     {
+      provide: RevocationStore,
+      inject: [SESSION_MODULE_OPTIONS, SESSION_CLOCK],
+      useFactory: revocationStoreFor,
+    },
+    {
       provide: SESSION_RUNTIME,
-      inject: [SESSION_OPTIONS, SessionStore, SESSION_CLOCK],
+      inject: [SESSION_OPTIONS, SessionStore, SESSION_CLOCK, RevocationStore],
       useFactory: (
         options: ResolvedSessionOptions,
         store: SessionStore,
         now: () => number,
-      ): SessionRuntime => new SessionRuntime(options, store, now),
+        revocations: RevocationStore | null,
+      ): SessionRuntime => new SessionRuntime(options, store, now, revocations),
     },
     RoutePolicies,
     CsrfProtection,
@@ -74,6 +83,7 @@ import { MemoryStore } from './stores/memory-session.store.js';
     SessionService,
     SessionGuard,
     SessionStore,
+    RevocationStore,
     SESSION_RUNTIME,
     GraphQLSubscriptionSessions,
   ],
@@ -105,5 +115,6 @@ export class SessionModule
 
   async onApplicationShutdown(): Promise<void> {
     await this.store.close?.();
+    await this.runtime.revocations?.close?.();
   }
 }

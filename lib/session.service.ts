@@ -1,7 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { HeadersExchange, type PlainHeaders } from './core/headers.exchange.js';
 import { SessionState, type LoginOptions } from './core/session-state.js';
-import { recordRevocation, userNotBeforeId } from './core/revocation.js';
+import { revocationUntil } from './core/revocation.js';
 import type { SessionHandle } from './core/session-handle.js';
 import { SESSION_RUNTIME, type SessionRuntime } from './core/session-runtime.js';
 import { failClosed, NoSessionContextError } from './core/session.errors.js';
@@ -135,11 +135,11 @@ export class SessionService {
    * not possible there) and the count is unknown (`-1`).
    */
   async revokeAllForUser(userId: string, options: RevokeAllOptions = {}): Promise<number> {
-    if (this.runtime.options.stateless) {
-      const { store, now, options } = this.runtime;
-      await failClosed(
-        recordRevocation(store, userNotBeforeId(userId), now(), options.absoluteTimeoutMs),
-      );
+    const { revocations } = this.runtime;
+    if (revocations !== null) {
+      const now = this.runtime.now();
+      const until = revocationUntil(now, this.runtime.options.absoluteTimeoutMs);
+      await failClosed(revocations.revokeUser(userId, now, until, now));
       return -1;
     }
     return failClosed(this.runtime.store.destroyByUser(userId, options.except));

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import type { Cluster, Redis } from 'ioredis';
 import { RedisStore, SessionLimitExceededError, type SessionRecord } from 'nest-secure-session';
-import { runSessionStoreConformance } from '../lib/testing/index.js';
+import { runRevocationStoreConformance, runSessionStoreConformance } from '../lib/testing/index.js';
 import { connectCluster, deleteKeysWithPrefix, uniquePrefix } from './support/redis-env.js';
 import { startRedisCluster, type RedisCluster } from './support/redis-server.js';
 
@@ -27,6 +27,12 @@ afterAll(async () => {
 });
 
 runSessionStoreConformance({
+  name: 'RedisStore on a 3-master Redis Cluster',
+  createStore: () => new RedisStore({ client, prefix }),
+  runner: { describe, it },
+});
+
+runRevocationStoreConformance({
   name: 'RedisStore on a 3-master Redis Cluster',
   createStore: () => new RedisStore({ client, prefix }),
   runner: { describe, it },

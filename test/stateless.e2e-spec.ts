@@ -1,6 +1,11 @@
 import { afterEach, describe, expect, it, jest } from '@jest/globals';
 import type { INestApplication } from '@nestjs/common';
-import { MemoryStore, SessionOptionsError, SessionStore } from 'nest-secure-session';
+import {
+  MemoryRevocationStore,
+  MemoryStore,
+  SessionOptionsError,
+  SessionStore,
+} from 'nest-secure-session';
 import request from 'supertest';
 import { Keyring } from '../lib/crypto/keyring.js';
 import {
@@ -266,7 +271,7 @@ describe.each(PLATFORMS)("stateless mode (store: 'cookie') (%s)", (platform) => 
 
   it('logout is real across instances sharing a revocationStore', async () => {
     const clock = new FakeClock();
-    const revocationStore = new MemoryStore({ now: clock.now });
+    const revocationStore = new MemoryRevocationStore({ now: clock.now });
     const { app: one } = await boot({ revocationStore }, clock);
     const { app: two } = await boot({ revocationStore }, clock);
     const alice = await login(one);

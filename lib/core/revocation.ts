@@ -1,33 +1,10 @@
-import type { SessionStore } from '../interfaces/session-store.interface.js';
-
-/** Revocation-store id of the "not before" time of a user's stateless sessions. */
-export function userNotBeforeId(userId: string): string {
-  return `not-before:${userId}`;
-}
+import { CLOCK_SKEW_MS } from './clock-skew.js';
 
 /**
- * Stateless mode: records that `id` is refused from `now` on, for as long as any cookie naming
- * it could still be valid (the absolute timeout). The entry's `createdAt` is the revocation time.
+ * Stateless mode: until when a revocation made at `now` must be kept. Every cookie it concerns
+ * was created by `now + CLOCK_SKEW_MS` at the latest (a later `createdAt` is refused as forged)
+ * and is refused past `createdAt + absoluteTimeout`, so nothing it refuses outlives this.
  */
-export function recordRevocation(
-  store: SessionStore,
-  id: string,
-  now: number,
-  absoluteTimeoutMs: number,
-): Promise<void> {
-  const expiresAt = now + absoluteTimeoutMs;
-  return store.set(
-    {
-      id,
-      userId: null,
-      data: {},
-      createdAt: now,
-      lastSeenAt: now,
-      authenticatedAt: null,
-      expiresAt,
-      absoluteExpiresAt: expiresAt,
-      userAgent: null,
-    },
-    absoluteTimeoutMs,
-  );
+export function revocationUntil(now: number, absoluteTimeoutMs: number): number {
+  return now + absoluteTimeoutMs + CLOCK_SKEW_MS;
 }

@@ -1,7 +1,9 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 import type { SessionTransport } from '../interfaces/session-module-options.interface.js';
+import type { RevocationStore } from '../interfaces/revocation-store.interface.js';
 import type { SessionStore } from '../interfaces/session-store.interface.js';
 import type { ResolvedSessionOptions } from '../options/resolve-session-options.js';
+import { MemoryRevocationStore } from '../stores/memory-revocation.store.js';
 import { BearerCarrier } from './carriers/bearer.carrier.js';
 import { CookieCarrier } from './carriers/cookie.carrier.js';
 import type { TokenCarrier } from './carriers/token-carrier.js';
@@ -26,15 +28,22 @@ export class SessionRuntime {
   readonly persistence: SessionPersistence;
   readonly carriers: Readonly<Partial<Record<SessionTransport, TokenCarrier>>>;
   readonly context = new AsyncLocalStorage<SessionState>();
+  /** Stateless mode: where logouts and revoke-alls are remembered; `null` with a server-side store. */
+  readonly revocations: RevocationStore | null;
 
   constructor(
     readonly options: ResolvedSessionOptions,
     readonly store: SessionStore,
     readonly now: () => number,
+    revocations: RevocationStore | null = null,
   ) {
-    this.persistence = options.stateless
-      ? new SealedCookiePersistence(store, options)
-      : new ServerSidePersistence(store, options);
+    this.revocations = options.stateless
+      ? (revocations ?? new MemoryRevocationStore({ now }))
+      : null;
+    this.persistence =
+      this.revocations !== null
+        ? new SealedCookiePersistence(this.revocations, options)
+        : new ServerSidePersistence(store, options);
     this.carriers = {
       ...(options.transports.cookie ? { cookie: new CookieCarrier(options.cookie) } : {}),
       ...(options.transports.header ? { header: new BearerCarrier() } : {}),

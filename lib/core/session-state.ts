@@ -39,6 +39,8 @@ export class SessionState extends SessionHandle {
   private carrier: TokenCarrier | null;
   /** Ids this request moved away from (regenerate, login): ended at commit. */
   private obsoleteIds: string[] = [];
+  /** Those of the ids ended by this request that belong to anonymous sessions. */
+  private anonymousIds = new Set<string>();
   /** The client must be handed the session's value at commit. */
   private reissue = false;
 
@@ -186,12 +188,20 @@ export class SessionState extends SessionHandle {
   async destroy(): Promise<void> {
     await this.load();
     const current = this.persisted && this.contents ? [this.contents.record.id] : [];
-    await this.runtime.persistence.end([...this.obsoleteIds, ...current], this.runtime.now());
+    if (current.length > 0 && this.contents?.record.userId === null) {
+      this.anonymousIds.add(current[0]);
+    }
+    await this.runtime.persistence.end(
+      [...this.obsoleteIds, ...current],
+      this.runtime.now(),
+      this.anonymousIds,
+    );
     this.contents = null;
     this.token = null;
     this.persisted = false;
     this.presented = false;
     this.obsoleteIds = [];
+    this.anonymousIds.clear();
     this.reissue = false;
     this.carrier?.clear(this.exchange);
   }
@@ -224,8 +234,9 @@ export class SessionState extends SessionHandle {
       contents.changes.clear();
     }
     if (this.obsoleteIds.length > 0) {
-      await persistence.end(this.obsoleteIds, now);
+      await persistence.end(this.obsoleteIds, now, this.anonymousIds);
       this.obsoleteIds = [];
+      this.anonymousIds.clear();
     }
     if (value !== null && contents !== null && this.carrier !== null) {
       const left = Math.floor((contents.record.absoluteExpiresAt - now) / 1000);
@@ -321,6 +332,9 @@ export class SessionState extends SessionHandle {
   private moveTo(base: SessionRecord, plainData: ReadonlyMap<string, string>): void {
     if (this.persisted && this.contents !== null) {
       this.obsoleteIds.push(this.contents.record.id);
+      if (this.contents.record.userId === null) {
+        this.anonymousIds.add(this.contents.record.id);
+      }
     }
     this.token = generateToken();
     this.contents = this.contentsOf({ ...base, id: this.idOf(this.token), data: {} });

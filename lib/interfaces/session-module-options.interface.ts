@@ -1,3 +1,4 @@
+import type { RevocationStore } from './revocation-store.interface.js';
 import type { SessionLimitPolicy, SessionStore } from './session-store.interface.js';
 
 /** A duration: a number of milliseconds, or a string such as `'500ms'`, `'30s'`, `'30m'`, `'12h'`, `'7d'`. */
@@ -72,9 +73,11 @@ export interface SessionModuleOptions {
   /**
    * Stateless mode only: where logouts and revocations are remembered until the sealed
    * cookies they concern expire, so a copied cookie stops working after logout. One read per
-   * request. Default: a `MemoryStore` (one process); pass a `RedisStore` for several instances.
+   * request. Must implement `RevocationStore` (checked at boot; a `SessionStore`-typed
+   * `RedisStore` is accepted, it implements both). Default: a `MemoryRevocationStore` (one
+   * process, bounded, fails closed when full); pass a `RedisStore` for several instances.
    */
-  revocationStore?: SessionStore;
+  revocationStore?: RevocationStore | SessionStore;
   /**
    * Where requests may carry the session token. Default `['cookie']`. Add `'header'` for API
    * and mobile clients sending `Authorization: Bearer <token>` (see `login(…, { transport })`).

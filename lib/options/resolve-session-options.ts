@@ -47,6 +47,7 @@ export interface ResolvedSessionOptions {
 }
 
 const STORE_METHODS = ['get', 'set', 'update', 'touch', 'destroy', 'listByUser', 'destroyByUser'];
+const REVOCATION_METHODS = ['revoke', 'revokeUser', 'isRevoked'];
 const TRANSPORTS = ['cookie', 'header'];
 const HOST_NAME = /^(?:[a-z0-9_-]+\.)*[a-z0-9_-]+$|^\[[0-9a-f:.]+\]$/;
 const HEADER_NAME = /^[!#$%&'*+\-.^_`|~0-9a-z]+$/;
@@ -129,12 +130,11 @@ function secretProblems(secret: unknown): string[] {
 
 function storeProblems(options: SessionModuleOptions): string[] {
   const problems: string[] = [];
-  const isStore = (value: unknown) =>
+  const implementing = (methods: string[]) => (value: unknown) =>
     typeof value === 'object' &&
     value !== null &&
-    STORE_METHODS.every(
-      (method) => typeof (value as Record<string, unknown>)[method] === 'function',
-    );
+    methods.every((method) => typeof (value as Record<string, unknown>)[method] === 'function');
+  const isStore = implementing(STORE_METHODS);
   if (options.store !== undefined && options.store !== 'cookie' && !isStore(options.store)) {
     problems.push(
       `store must be 'cookie' or implement SessionStore (${STORE_METHODS.join(', ')}); e.g. new RedisStore({ client })`,
@@ -148,8 +148,10 @@ function storeProblems(options: SessionModuleOptions): string[] {
   if (options.revocationStore !== undefined) {
     if (options.store !== 'cookie') {
       problems.push("revocationStore only applies with store: 'cookie'; remove it");
-    } else if (!isStore(options.revocationStore)) {
-      problems.push(`revocationStore must implement SessionStore (${STORE_METHODS.join(', ')})`);
+    } else if (!implementing(REVOCATION_METHODS)(options.revocationStore)) {
+      problems.push(
+        `revocationStore must implement RevocationStore (${REVOCATION_METHODS.join(', ')}): new RedisStore({ client }) across instances, or new MemoryRevocationStore() in one process (a MemoryStore evicts, so it cannot hold revocations)`,
+      );
     }
   }
   return problems;

@@ -1,5 +1,9 @@
 import { SessionLimitExceededError } from '../core/session.errors.js';
 import type {
+  RevocationStore,
+  RevocationSubject,
+} from '../interfaces/revocation-store.interface.js';
+import type {
   SessionDelta,
   SessionRecord,
   SessionStore,
@@ -15,6 +19,7 @@ import {
   UPDATE_SCRIPT,
   WRITE_SCRIPT,
 } from './redis-scripts.js';
+import { RedisRevocations, type RedisRevocationClient } from './redis-revocations.js';
 
 /**
  * What `RedisStore` needs from its client: an ioredis `Redis` (single node) or `Cluster`, v5 or
@@ -147,11 +152,12 @@ const SCRIPTS: Record<keyof ScriptClient, { lua: string; numberOfKeys?: number }
  * Close the client yourself on shutdown (e.g. in an `onApplicationShutdown` hook): `close()`
  * leaves it open, since the app may use it for other things.
  */
-export class RedisStore implements SessionStore {
+export class RedisStore implements SessionStore, RevocationStore {
   /** The key prefix in use. */
   readonly prefix: string;
   private readonly client: RedisStoreClient;
   private readonly scripts: ScriptClient;
+  private revocationKeys?: RedisRevocations;
 
   constructor(options: RedisStoreOptions) {
     const client = options?.client;
@@ -266,6 +272,25 @@ export class RedisStore implements SessionStore {
     return deleted.reduce<number>((sum, n) => sum + Number(n), 0);
   }
 
+  /**
+   * `RevocationStore` (stateless mode's `revocationStore`): refuses session `id` until `until`
+   * with one key whose TTL ends then (see `RedisRevocations`). Redis must run with
+   * `maxmemory-policy noeviction`, or revocation keys can be evicted before their time.
+   */
+  revoke(id: string, until: number, now?: number): Promise<void> {
+    return this.revocations().revoke(id, until, now);
+  }
+
+  /** `RevocationStore`: refuses the user's sessions created before `notBefore`, until `until`. */
+  revokeUser(userId: string, notBefore: number, until: number, now?: number): Promise<void> {
+    return this.revocations().revokeUser(userId, notBefore, until, now);
+  }
+
+  /** `RevocationStore`: whether a stateless session is revoked (two `GET`s sent together). */
+  isRevoked(session: RevocationSubject, now?: number): Promise<boolean> {
+    return this.revocations().isRevoked(session, now);
+  }
+
   /** Does nothing: the client belongs to the app, which closes it. */
   close(): void {}
 
@@ -277,6 +302,14 @@ export class RedisStore implements SessionStore {
   /** Key of one of a user's index structures, all in the slot of the tag `{u:<userId>}`. */
   protected userKey(userId: string, part: 'idx' | 'exp' | 'ev'): string {
     return `${this.prefix}{u:${userId}}:${part}`;
+  }
+
+  private revocations(): RedisRevocations {
+    this.revocationKeys ??= new RedisRevocations(
+      this.client as RedisStoreClient & RedisRevocationClient,
+      this.prefix,
+    );
+    return this.revocationKeys;
   }
 
   private async setForUser(

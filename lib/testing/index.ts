@@ -1,4 +1,8 @@
 export {
+  runRevocationStoreConformance,
+  type RevocationStoreConformanceOptions,
+} from './revocation-store.conformance.js';
+export {
   runSessionStoreConformance,
   type ConformanceRunner,
   type SessionStoreConformanceOptions,

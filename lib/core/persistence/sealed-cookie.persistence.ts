@@ -1,10 +1,10 @@
 import { openRemembered, seal, sealedKeyId } from '../../crypto/sealed-box.js';
-import type { SessionRecord, SessionStore } from '../../interfaces/session-store.interface.js';
+import type { RevocationStore } from '../../interfaces/revocation-store.interface.js';
 import type { ResolvedSessionOptions } from '../../options/resolve-session-options.js';
-import { recordRevocation, userNotBeforeId } from '../revocation.js';
-import { decodeValue } from '../session-data.codec.js';
+import { revocationUntil } from '../revocation.js';
 import { isExpired, touchAt } from '../session-record.js';
 import { failClosed } from '../session.errors.js';
+import { fitsConfiguration, parseSealedRecord } from './sealed-record.js';
 import type {
   OpenedSession,
   SaveResult,
@@ -16,14 +16,14 @@ const NOTHING_SAVED: SaveResult = { persisted: false, value: null };
 
 /**
  * Stateless sessions (`store: 'cookie'`): the whole record sealed with AES-256-GCM in the
- * cookie. The store only remembers revocations (logouts, revoke-all) until the cookies they
+ * cookie. The revocation store only remembers logouts and revoke-alls until the cookies they
  * concern expire. The session id is random and public: there is no token to protect.
  */
 export class SealedCookiePersistence implements SessionPersistence {
   readonly sealsValues = false;
 
   constructor(
-    private readonly revocations: SessionStore,
+    private readonly revocations: RevocationStore,
     private readonly options: ResolvedSessionOptions,
   ) {}
 
@@ -36,16 +36,14 @@ export class SealedCookiePersistence implements SessionPersistence {
     const key = sealing.find(sealedKeyId(value) ?? '');
     const json = key === undefined ? null : openRemembered(value, key, this.options.cookie.name);
     const record = json === null ? null : parseSealedRecord(json);
-    if (record === null || isExpired(record, now)) {
+    if (
+      record === null ||
+      isExpired(record, now) ||
+      !fitsConfiguration(record, now, this.options)
+    ) {
       return null;
     }
-    const [revoked, notBefore] = await failClosed(
-      Promise.all([
-        this.revocations.get(record.id),
-        record.userId === null ? null : this.revocations.get(userNotBeforeId(record.userId)),
-      ]),
-    );
-    if (revoked !== null || (notBefore !== null && notBefore.createdAt > record.createdAt)) {
+    if (await failClosed(this.revocations.isRevoked(record, now))) {
       return null;
     }
     return { record, token: null, stale: key !== sealing.primary };
@@ -66,40 +64,17 @@ export class SealedCookiePersistence implements SessionPersistence {
     return Promise.resolve({ persisted: true, value });
   }
 
-  async end(ids: readonly string[], now: number): Promise<void> {
-    const { absoluteTimeoutMs } = this.options;
-    await failClosed(
-      Promise.all(ids.map((id) => recordRevocation(this.revocations, id, now, absoluteTimeoutMs))),
-    );
+  /**
+   * Records a revocation for each authenticated id. Anonymous ones are skipped: such a session
+   * grants nothing (no user, so every guard refuses it, and login always moves to a new id), its
+   * cookie is cleared on the response, and a copy of it only shows the anonymous data its holder
+   * could already read. Recording them would let anyone fill the revocation store for free.
+   */
+  async end(ids: readonly string[], now: number, anonymous?: ReadonlySet<string>): Promise<void> {
+    const until = revocationUntil(now, this.options.absoluteTimeoutMs);
+    const revoked = ids.filter((id) => anonymous?.has(id) !== true);
+    if (revoked.length > 0) {
+      await failClosed(Promise.all(revoked.map((id) => this.revocations.revoke(id, until, now))));
+    }
   }
-}
-
-const RECORD_NUMBER_FIELDS = ['createdAt', 'lastSeenAt', 'expiresAt', 'absoluteExpiresAt'] as const;
-
-/** A session record from an opened sealed cookie, or `null` when its shape is wrong. */
-function parseSealedRecord(json: string): SessionRecord | null {
-  const parsed = decodeValue(json) as Partial<SessionRecord> | undefined;
-  if (
-    typeof parsed !== 'object' ||
-    parsed === null ||
-    typeof parsed.id !== 'string' ||
-    (parsed.userId !== null && typeof parsed.userId !== 'string') ||
-    typeof parsed.data !== 'object' ||
-    parsed.data === null ||
-    !Object.values(parsed.data).every((value) => typeof value === 'string') ||
-    !RECORD_NUMBER_FIELDS.every((field) => typeof parsed[field] === 'number')
-  ) {
-    return null;
-  }
-  return {
-    id: parsed.id,
-    userId: parsed.userId ?? null,
-    data: { ...parsed.data },
-    createdAt: parsed.createdAt as number,
-    lastSeenAt: parsed.lastSeenAt as number,
-    authenticatedAt: typeof parsed.authenticatedAt === 'number' ? parsed.authenticatedAt : null,
-    expiresAt: parsed.expiresAt as number,
-    absoluteExpiresAt: parsed.absoluteExpiresAt as number,
-    userAgent: typeof parsed.userAgent === 'string' ? parsed.userAgent : null,
-  };
 }

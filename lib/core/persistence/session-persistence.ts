@@ -44,6 +44,10 @@ export interface SessionPersistence {
   open(value: string, now: number): Promise<OpenedSession | null>;
   /** Saves what a request changed, in one round trip where there is anything to save. */
   save(work: SessionWork): Promise<SaveResult>;
-  /** Ends sessions by public id, so that no value naming them works again. */
-  end(ids: readonly string[], now: number): Promise<void>;
+  /**
+   * Ends sessions by public id, so that no value naming them works again. `anonymous` names
+   * those of `ids` that never had a user: a persistence may skip what it records only to refuse
+   * them (stateless revocations), never what it keeps of them (a server-side record).
+   */
+  end(ids: readonly string[], now: number, anonymous?: ReadonlySet<string>): Promise<void>;
 }
