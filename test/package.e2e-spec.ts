@@ -1,9 +1,18 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { mkdirSync, mkdtempSync, readFileSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { isAbsolute, join, relative } from 'node:path';
 import {
-  buildLibrary,
+  cpSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  realpathSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, isAbsolute, join, relative } from 'node:path';
+import {
   PROJECT_ROOT,
   runCommand,
   runNpm,
@@ -12,9 +21,10 @@ import {
 } from './support/sample-process.js';
 
 /**
- * What users install: the library packed with `npm pack`, installed from the tarball into
- * scratch apps outside this repository (so nothing resolves back to the source tree), and
- * booted with plain `node`.
+ * What users install: the library packed with `npm pack` from a copy of the repository as a
+ * fresh clone has it (no dist/: the `prepack` script builds it), installed from the tarball
+ * into scratch apps outside this repository (so nothing resolves back to the source tree),
+ * and booted with plain `node`.
  */
 
 const COOKIE_NAME = '__Host-sid';
@@ -109,6 +119,26 @@ async function tarballEntries(tarball: string): Promise<string[]> {
     .map((line) => line.replace(/^package\//, ''));
 }
 
+/**
+ * Copies the files a fresh clone of this repository would have (tracked, plus new files not
+ * ignored: no dist/, no node_modules) into `dir`, and links this checkout's node_modules
+ * there so that the build can run without an install.
+ */
+async function copyAsFreshClone(dir: string): Promise<void> {
+  const { stdout } = await runCommand(
+    'git',
+    ['ls-files', '-z', '--cached', '--others', '--exclude-standard'],
+    { cwd: PROJECT_ROOT },
+  );
+  for (const file of stdout.split('\0')) {
+    if (file !== '' && existsSync(join(PROJECT_ROOT, file))) {
+      mkdirSync(dirname(join(dir, file)), { recursive: true });
+      cpSync(join(PROJECT_ROOT, file), join(dir, file));
+    }
+  }
+  symlinkSync(join(PROJECT_ROOT, 'node_modules'), join(dir, 'node_modules'), 'dir');
+}
+
 /** Every file path in an `exports` map. */
 function exportTargets(exportsField: unknown): string[] {
   if (typeof exportsField === 'string') {
@@ -181,9 +211,12 @@ describe('the npm package (npm pack, installed into scratch apps)', () => {
   const servers: NodeServer[] = [];
 
   beforeAll(async () => {
-    await buildLibrary();
     workDir = realpathSync(mkdtempSync(join(tmpdir(), 'nest-secure-session-package-')));
-    const packed = await runNpm(['pack', '--json', '--pack-destination', workDir]);
+    const clone = join(workDir, 'clone');
+    await copyAsFreshClone(clone);
+    expect(existsSync(join(clone, 'dist'))).toBe(false);
+    // `--json` sends the prepack build's output to stderr: stdout is the JSON alone.
+    const packed = await runNpm(['pack', '--json', '--pack-destination', workDir], clone);
     const [{ filename }] = JSON.parse(packed.stdout) as [{ filename: string }];
     tarball = join(workDir, filename);
   }, 120_000);
@@ -213,7 +246,7 @@ describe('the npm package (npm pack, installed into scratch apps)', () => {
     return dir;
   }
 
-  it('ships dist (entry, types, exports targets) and no sources, tests or sample', async () => {
+  it('builds dist when packed from a fresh clone and ships it with the LICENSE, without sources, tests or sample', async () => {
     const entries = await tarballEntries(tarball);
     const manifest = JSON.parse(readFileSync(join(PROJECT_ROOT, 'package.json'), 'utf8')) as {
       main: string;
@@ -238,6 +271,14 @@ describe('the npm package (npm pack, installed into scratch apps)', () => {
     expect(entries.filter((entry) => entry.endsWith('.ts') && !entry.endsWith('.d.ts'))).toEqual(
       [],
     );
+
+    expect(entries).toContain('LICENSE');
+    const { stdout: license } = await runCommand('tar', ['-xzOf', tarball, 'package/LICENSE'], {
+      cwd: PROJECT_ROOT,
+    });
+    expect(license).toMatch(/^MIT License\n/);
+    expect(license).toContain('Copyright (c) 2026 nest-secure-session contributors');
+    expect(license).toContain('THE SOFTWARE IS PROVIDED "AS IS", WITHOUT WARRANTY OF ANY KIND');
   });
 
   it(
