@@ -1,3 +1,4 @@
 export * from './session-data.interface.js';
 export * from './session-module-options.interface.js';
+export * from './session-options-factory.interface.js';
 export * from './session-store.interface.js';
