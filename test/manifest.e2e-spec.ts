@@ -15,6 +15,7 @@ interface Manifest {
   main: string;
   types: string;
   exports: Record<string, unknown>;
+  typesVersions?: Record<string, Record<string, string[]>>;
   dependencies?: Record<string, string>;
   peerDependencies?: Record<string, string>;
   peerDependenciesMeta?: Record<string, { optional?: boolean }>;
@@ -220,8 +221,30 @@ describe('package manifest', () => {
             : [];
         },
       );
+      targets.push(
+        ...Object.values(manifest.typesVersions ?? {}).flatMap((paths) =>
+          Object.values(paths).flat(),
+        ),
+      );
       expect(targets).toEqual(expect.arrayContaining(['./dist/index.js', './dist/index.d.ts']));
       expect(targets.filter((target) => !existsSync(join(PROJECT_ROOT, target)))).toEqual([]);
+    });
+
+    it('maps every subpath export in typesVersions to its exported types, for moduleResolution node10', () => {
+      // node10 (the default of `module: commonjs`) ignores `exports`; typesVersions is what it reads.
+      const subpaths = Object.entries(manifest.exports).filter(
+        ([subpath]) => subpath !== '.' && subpath !== './package.json',
+      );
+      expect(subpaths.map(([subpath]) => subpath)).toContain('./testing');
+      const mapped = manifest.typesVersions?.['*'] ?? {};
+      for (const [subpath, target] of subpaths) {
+        const types = (target as { types?: string }).types;
+        expect(types).toBeDefined();
+        expect({ [subpath]: mapped[subpath.replace(/^\.\//, '')] }).toEqual({ [subpath]: [types] });
+      }
+      expect(Object.keys(mapped).sort()).toEqual(
+        subpaths.map(([subpath]) => subpath.replace(/^\.\//, '')).sort(),
+      );
     });
 
     it('resolves import and require of the package name to dist/index.js', () => {
@@ -258,23 +281,28 @@ describe('package manifest', () => {
       expect(resolution.deepImport).toBe('ERR_PACKAGE_PATH_NOT_EXPORTED');
     });
 
-    it('gives TypeScript (NodeNext, ESM and CommonJS consumers) dist/index.d.ts', () => {
+    it('gives TypeScript (NodeNext, ESM and CommonJS consumers) dist/index.d.ts and dist/testing/index.d.ts', () => {
       const options: ts.CompilerOptions = {
         module: ts.ModuleKind.NodeNext,
         moduleResolution: ts.ModuleResolutionKind.NodeNext,
       };
       const consumer = join(PROJECT_ROOT, 'consumer.ts');
-      for (const mode of [ts.ModuleKind.ESNext, ts.ModuleKind.CommonJS] as const) {
-        const { resolvedModule } = ts.resolveModuleName(
-          'nest-secure-session',
-          consumer,
-          options,
-          ts.sys,
-          undefined,
-          undefined,
-          mode,
-        );
-        expect(resolvedModule?.resolvedFileName).toBe(join(PROJECT_ROOT, 'dist/index.d.ts'));
+      for (const [specifier, types] of [
+        ['nest-secure-session', 'dist/index.d.ts'],
+        ['nest-secure-session/testing', 'dist/testing/index.d.ts'],
+      ]) {
+        for (const mode of [ts.ModuleKind.ESNext, ts.ModuleKind.CommonJS] as const) {
+          const { resolvedModule } = ts.resolveModuleName(
+            specifier,
+            consumer,
+            options,
+            ts.sys,
+            undefined,
+            undefined,
+            mode,
+          );
+          expect(resolvedModule?.resolvedFileName).toBe(join(PROJECT_ROOT, types));
+        }
       }
     });
   });

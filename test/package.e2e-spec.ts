@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { installScratchApp, packLibrary, type PackedLibrary } from './support/packed-package.js';
 import {
@@ -10,9 +10,10 @@ import {
 } from './support/sample-process.js';
 
 /**
- * What users install: the library packed with `npm pack`, installed from the tarball into
- * scratch apps outside this repository (so nothing resolves back to the source tree), and
- * booted with plain `node`.
+ * What users install: the library packed with `npm pack` from a copy of the repository as a
+ * fresh clone has it (no dist/: the `prepack` script builds it), installed from the tarball
+ * into scratch apps outside this repository (so nothing resolves back to the source tree),
+ * and booted with plain `node`.
  */
 
 const COOKIE_NAME = '__Host-sid';
@@ -96,6 +97,75 @@ bootstrap().catch((error) => {
 });
 `;
 
+/**
+ * The compiler options `nest new` gives a NestJS 11 CommonJS project, with the module
+ * resolution that `module: commonjs` implies spelled out: node10, which ignores `exports`.
+ */
+const NEST11_TSCONFIG = {
+  compilerOptions: {
+    module: 'commonjs',
+    moduleResolution: 'node10',
+    declaration: true,
+    removeComments: true,
+    emitDecoratorMetadata: true,
+    experimentalDecorators: true,
+    allowSyntheticDefaultImports: true,
+    target: 'ES2023',
+    sourceMap: true,
+    outDir: './dist',
+    skipLibCheck: true,
+    strictNullChecks: true,
+    forceConsistentCasingInFileNames: true,
+    noImplicitAny: false,
+  },
+  include: ['src'],
+};
+
+/**
+ * A Jest test of the CommonJS scratch app, in TypeScript (ts-jest compiles it to CommonJS): the
+ * module in a Nest testing module, and 'nest-secure-session/testing' loaded. Its types come
+ * from both entry points, so type-checking it under node10 needs typesVersions. (It does not
+ * run the conformance suite: under this tsconfig, without esModuleInterop, its default import
+ * of node:assert/strict does not survive the compilation to CommonJS; the README says so.)
+ */
+const CJS_JEST_SPEC = `import { Test } from '@nestjs/testing';
+import { MemoryStore, SessionModule, SessionService } from 'nest-secure-session';
+import {
+  runSessionStoreConformance,
+  type SessionStoreConformanceOptions,
+} from 'nest-secure-session/testing';
+
+describe('nest-secure-session in a CommonJS Jest test', () => {
+  it('compiles SessionModule and injects SessionService', async () => {
+    const moduleRef = await Test.createTestingModule({
+      imports: [SessionModule.forRoot({ secret: 'Zq8!mW3@rT6#yU1$iO4%pA7^sD2&fG5*' })],
+    }).compile();
+    expect(moduleRef.get(SessionService)).toBeInstanceOf(SessionService);
+    await moduleRef.close();
+  });
+
+  it('loads nest-secure-session/testing', () => {
+    const options: SessionStoreConformanceOptions = {
+      name: 'MemoryStore',
+      createStore: () => new MemoryStore(),
+    };
+    expect(typeof runSessionStoreConformance).toBe('function');
+    expect(options.createStore()).toBeInstanceOf(MemoryStore);
+  });
+});
+`;
+
+/** The `jest` block of the README's "CommonJS apps and Jest" subsection, parsed. */
+function readmeJestConfig(): Record<string, unknown> {
+  const readme = readFileSync(join(PROJECT_ROOT, 'README.md'), 'utf8');
+  const section = readme.split('\n### CommonJS apps and Jest\n')[1]?.split('\n#')[0] ?? '';
+  const block = /```json\n([\s\S]*?)\n```/.exec(section)?.[1];
+  if (block === undefined) {
+    throw new Error('README.md: no ```json block under "### CommonJS apps and Jest"');
+  }
+  return (JSON.parse(`{${block}}`) as { jest: Record<string, unknown> }).jest;
+}
+
 /** The tarball's file list, without tar's `package/` prefix. */
 async function tarballEntries(tarball: string): Promise<string[]> {
   const { stdout } = await runCommand('tar', ['-tzf', tarball], { cwd: PROJECT_ROOT });
@@ -174,6 +244,7 @@ async function exerciseSessionRoutes(server: NodeServer): Promise<void> {
 describe('the npm package (npm pack, installed into scratch apps)', () => {
   let packed: PackedLibrary | undefined;
   const servers: NodeServer[] = [];
+  const tarballOf = () => (packed as PackedLibrary).tarball;
 
   beforeAll(async () => {
     packed = await packLibrary('package');
@@ -193,8 +264,35 @@ describe('the npm package (npm pack, installed into scratch apps)', () => {
     return installScratchApp(packed as PackedLibrary, name, type, dependencies);
   }
 
-  it('ships dist (entry, types, exports targets) and no sources, tests or sample', async () => {
-    const entries = await tarballEntries((packed as PackedLibrary).tarball);
+  let cjsNest11: Promise<string> | undefined;
+  /**
+   * The CommonJS NestJS 11 scratch app, installed once for the tests that use it: Nest 11,
+   * and what its starter tests with (Jest, ts-jest, TypeScript 5, @types/jest).
+   */
+  function cjsNest11App(): Promise<string> {
+    cjsNest11 ??= scratchApp('cjs-nest11', 'commonjs', [
+      '@nestjs/common@11',
+      '@nestjs/core@11',
+      '@nestjs/platform-express@11',
+      '@nestjs/testing@11',
+      'reflect-metadata',
+      'rxjs',
+      'class-validator',
+      'jest@30',
+      'ts-jest@29',
+      'typescript@5',
+      '@types/jest@30',
+    ]).then((dir) => {
+      writeFileSync(join(dir, 'tsconfig.json'), JSON.stringify(NEST11_TSCONFIG, null, 2));
+      mkdirSync(join(dir, 'src'));
+      writeFileSync(join(dir, 'src', 'session.spec.ts'), CJS_JEST_SPEC);
+      return dir;
+    });
+    return cjsNest11;
+  }
+
+  it('builds dist when packed from a fresh clone and ships it with the LICENSE, without sources, tests or sample', async () => {
+    const entries = await tarballEntries(tarballOf());
     const manifest = JSON.parse(readFileSync(join(PROJECT_ROOT, 'package.json'), 'utf8')) as {
       main: string;
       types: string;
@@ -218,6 +316,14 @@ describe('the npm package (npm pack, installed into scratch apps)', () => {
     expect(entries.filter((entry) => entry.endsWith('.ts') && !entry.endsWith('.d.ts'))).toEqual(
       [],
     );
+
+    expect(entries).toContain('LICENSE');
+    const { stdout: license } = await runCommand('tar', ['-xzOf', tarballOf(), 'package/LICENSE'], {
+      cwd: PROJECT_ROOT,
+    });
+    expect(license).toMatch(/^MIT License\n/);
+    expect(license).toContain('Copyright (c) 2026 nest-secure-session contributors');
+    expect(license).toContain('THE SOFTWARE IS PROVIDED "AS IS", WITHOUT WARRANTY OF ANY KIND');
   });
 
   it(
@@ -249,14 +355,7 @@ describe('the npm package (npm pack, installed into scratch apps)', () => {
   it(
     'is require()d by a CommonJS NestJS 11 app (require of ESM, Node >= 20.19) and serves the same routes',
     async () => {
-      const dir = await scratchApp('cjs-nest11', 'commonjs', [
-        '@nestjs/common@11',
-        '@nestjs/core@11',
-        '@nestjs/platform-express@11',
-        'reflect-metadata',
-        'rxjs',
-        'class-validator',
-      ]);
+      const dir = await cjsNest11App();
       writeFileSync(join(dir, 'main.js'), CJS_APP);
       const server = await startNodeServer({ script: 'main.js', cwd: dir, readyPath: '/me' });
       servers.push(server);
@@ -268,6 +367,51 @@ describe('the npm package (npm pack, installed into scratch apps)', () => {
       ) as { version: string };
       expect(installed.version).toMatch(/^11\./);
       await exerciseSessionRoutes(server);
+    },
+    TEST_TIMEOUT_MS,
+  );
+
+  it(
+    'type-checks imports of the package and of nest-secure-session/testing under moduleResolution node10 (typesVersions)',
+    async () => {
+      const dir = await cjsNest11App();
+      const typescript = JSON.parse(
+        readFileSync(join(dir, 'node_modules/typescript/package.json'), 'utf8'),
+      ) as { version: string };
+      expect(typescript.version).toMatch(/^5\./);
+      const { stdout } = await runCommand(
+        process.execPath,
+        ['node_modules/typescript/bin/tsc', '-p', 'tsconfig.json', '--noEmit', '--listFiles'],
+        { cwd: dir, timeoutMs: 60_000 },
+      );
+      const files = stdout.split('\n');
+      const types = join(dir, 'node_modules/nest-secure-session/dist');
+      expect(files).toEqual(
+        expect.arrayContaining([join(types, 'index.d.ts'), join(types, 'testing/index.d.ts')]),
+      );
+    },
+    TEST_TIMEOUT_MS,
+  );
+
+  it(
+    "runs a Jest test of the package in that app with the README's Jest configuration",
+    async () => {
+      const dir = await cjsNest11App();
+      const manifestPath = join(dir, 'package.json');
+      const manifest = JSON.parse(readFileSync(manifestPath, 'utf8')) as Record<string, unknown>;
+      writeFileSync(
+        manifestPath,
+        JSON.stringify({ ...manifest, jest: readmeJestConfig() }, null, 2),
+      );
+      // No --experimental-vm-modules (childEnv drops this run's NODE_OPTIONS): a plain CommonJS
+      // Jest, as such a project runs it.
+      const { stderr } = await runCommand(
+        process.execPath,
+        ['node_modules/jest/bin/jest.js', '--ci', '--cacheDirectory', join(dir, '.jest-cache')],
+        { cwd: dir, timeoutMs: 120_000 },
+      );
+      expect(stderr).toContain('PASS src/session.spec.ts');
+      expect(stderr).toMatch(/Tests: +2 passed, 2 total/);
     },
     TEST_TIMEOUT_MS,
   );

@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { afterAll, beforeAll, describe, expect, it, jest } from '@jest/globals';
 import { Redis } from 'ioredis';
 import { RedisStore, type SessionRecord } from 'nest-secure-session';
 import request from 'supertest';
@@ -210,6 +210,89 @@ describe('RedisStore specifics', () => {
   it("close() leaves the app's client open", async () => {
     await new RedisStore({ client: shared, prefix }).close();
     await expect(shared.ping()).resolves.toBe('PONG');
+  });
+});
+
+/** Resolves once `client` has ended (at once if it has); rejects if it is still open `ms` on. */
+function closedWithin(client: Redis, ms: number): Promise<void> {
+  if (client.status === 'end') {
+    return Promise.resolve();
+  }
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(
+      () => reject(new Error(`client still ${client.status} ${ms} ms on`)),
+      ms,
+    );
+    client.once('end', () => {
+      clearTimeout(timer);
+      resolve();
+    });
+  });
+}
+
+describe('RedisStore with closeClient: true', () => {
+  it('quits its client when the app shuts down (app.close()), once', async () => {
+    const client = await connectRedis();
+    try {
+      const quit = jest.spyOn(client, 'quit');
+      const store = new RedisStore({ client, prefix, closeClient: true });
+      const { app } = await createTestApp({ store });
+      try {
+        const login = await request(app.getHttpServer()).post('/login').send({ userId: 'closer' });
+        expect(login.status).toBe(200);
+        await request(app.getHttpServer()).get('/me').set('Cookie', cookieFrom(login)).expect(200);
+      } finally {
+        await app.close();
+      }
+      await closedWithin(client, 5_000);
+      expect(client.status).toBe('end');
+      await expect(store.close()).resolves.toBeUndefined();
+      expect(quit).toHaveBeenCalledTimes(1);
+    } finally {
+      client.disconnect(); // a no-op once quit; else it would keep Jest from exiting
+    }
+    // The shared connection is untouched: only the store's own client was closed.
+    await expect(shared.ping()).resolves.toBe('PONG');
+  });
+
+  it('disconnects the client when quit() fails (Redis unreachable), and close() still resolves', async () => {
+    // disconnectTimeout: ioredis otherwise keeps a 2 s timer after disconnecting a dead stream.
+    const client = new Redis({
+      ...FAIL_CLOSED_OPTIONS,
+      host: '127.0.0.1',
+      port: await freePort(),
+      disconnectTimeout: 50,
+    });
+    client.on('error', () => undefined);
+    const quit = jest.spyOn(client, 'quit');
+    const disconnect = jest.spyOn(client, 'disconnect');
+    try {
+      const store = new RedisStore({ client, prefix, closeClient: true });
+      await expect(store.close()).resolves.toBeUndefined();
+      expect(quit).toHaveBeenCalledTimes(1);
+      await expect(quit.mock.results[0].value).rejects.toThrow();
+      expect(disconnect).toHaveBeenCalledTimes(1);
+    } finally {
+      disconnect.mockRestore();
+      client.disconnect(); // stops the reconnecting even if the store did not
+    }
+  });
+
+  it('refuses a closeClient that is not a boolean, or a client without quit()', () => {
+    expect(() => new RedisStore({ client: shared, closeClient: 'yes' as never })).toThrow(
+      /closeClient must be a boolean/,
+    );
+    const { hgetall, hget, zrange, del } = shared;
+    const withoutQuit = {
+      isCluster: false,
+      defineCommand: () => undefined,
+      hgetall,
+      hget,
+      zrange,
+      del,
+    };
+    expect(() => new RedisStore({ client: withoutQuit, closeClient: true })).toThrow(/quit\(\)/);
+    expect(() => new RedisStore({ client: withoutQuit })).not.toThrow();
   });
 });
 

@@ -37,14 +37,18 @@ export interface RedisStoreClient {
   hget(key: string, field: string): Promise<string | null>;
   zrange(key: string, start: string, stop: string): Promise<string[]>;
   del(key: string): Promise<number>;
+  /** Ends the connection once pending replies are in. Used only with `closeClient: true`. */
+  quit?(): Promise<unknown>;
+  /** Drops the connection at once and stops reconnecting; `close()` falls back to it when `quit()` fails. */
+  disconnect?(): void;
 }
 
 /** Options of `RedisStore`. */
 export interface RedisStoreOptions {
   /**
    * The app's own ioredis client: `new Redis(url, options)` or `new Cluster(nodes, options)`.
-   * The store never closes it. For fail-closed behaviour configure it so that a command fails
-   * fast instead of waiting for Redis to come back:
+   * The store closes it only with `closeClient: true`. For fail-closed behaviour configure it so
+   * that a command fails fast instead of waiting for Redis to come back:
    *
    * ```ts
    * new Redis(process.env.REDIS_URL, {
@@ -61,6 +65,20 @@ export interface RedisStoreOptions {
    * environment) sharing a Redis. Must not contain `{` or `}`: the store places hash tags itself.
    */
   prefix?: string;
+  /**
+   * Let the store own the client: `close()`, which `SessionModule` calls when the app shuts
+   * down (`app.close()`, or a signal with `app.enableShutdownHooks()`), then `quit()`s it, or
+   * `disconnect()`s it when `quit()` fails (Redis unreachable), so that an open connection or a
+   * reconnect loop does not keep the process alive. Default `false`: the client is the app's,
+   * which may use it for other things and closes it itself (e.g. in its own
+   * `onApplicationShutdown` hook).
+   *
+   * @example
+   * ```ts
+   * new RedisStore({ client: new Redis(process.env.REDIS_URL!), closeClient: true })
+   * ```
+   */
+  closeClient?: boolean;
 }
 
 /** Arguments a defined script takes: keys then arguments, flattened. */
@@ -149,8 +167,9 @@ const SCRIPTS: Record<keyof ScriptClient, { lua: string; numberOfKeys?: number }
  *   }),
  * });
  * ```
- * Close the client yourself on shutdown (e.g. in an `onApplicationShutdown` hook): `close()`
- * leaves it open, since the app may use it for other things.
+ * By default `close()` leaves the client open, since the app may use it for other things:
+ * close it yourself on shutdown (e.g. in an `onApplicationShutdown` hook), or pass
+ * `closeClient: true` to hand it to the store.
  */
 export class RedisStore implements SessionStore, RevocationStore {
   /** The key prefix in use. */
@@ -158,6 +177,8 @@ export class RedisStore implements SessionStore, RevocationStore {
   private readonly client: RedisStoreClient;
   private readonly scripts: ScriptClient;
   private revocationKeys?: RedisRevocations;
+  private readonly closeClient: boolean;
+  private closing: Promise<void> | undefined;
 
   constructor(options: RedisStoreOptions) {
     const client = options?.client;
@@ -172,12 +193,24 @@ export class RedisStore implements SessionStore, RevocationStore {
         `RedisStore prefix must be a string without '{' or '}' (got ${JSON.stringify(prefix)}); the store adds the hash tags`,
       );
     }
+    const closeClient = options.closeClient ?? false;
+    if (typeof closeClient !== 'boolean') {
+      throw new TypeError(
+        `RedisStore closeClient must be a boolean (got ${JSON.stringify(closeClient)})`,
+      );
+    }
+    if (closeClient && typeof client.quit !== 'function') {
+      throw new TypeError(
+        'RedisStore closeClient: true needs a client with quit(), such as an ioredis Redis or Cluster',
+      );
+    }
     for (const [name, definition] of Object.entries(SCRIPTS)) {
       client.defineCommand(name, definition);
     }
     this.client = client;
     this.scripts = client as unknown as ScriptClient;
     this.prefix = prefix;
+    this.closeClient = closeClient;
   }
 
   async get(id: string): Promise<SessionRecord | null> {
@@ -291,8 +324,18 @@ export class RedisStore implements SessionStore, RevocationStore {
     return this.revocations().isRevoked(session, now);
   }
 
-  /** Does nothing: the client belongs to the app, which closes it. */
-  close(): void {}
+  /**
+   * With `closeClient: true`, quits the client (disconnects it if `quit()` fails) and resolves
+   * when that is done; later calls return the same promise. Never rejects. Otherwise does
+   * nothing: the client is the app's.
+   */
+  close(): Promise<void> {
+    if (!this.closeClient) {
+      return Promise.resolve();
+    }
+    this.closing ??= this.quitClient();
+    return this.closing;
+  }
 
   /** Key of a session hash; its hash tag is the id, so sessions spread over a Cluster. */
   protected sessionKey(id: string): string {
@@ -373,6 +416,16 @@ export class RedisStore implements SessionStore, RevocationStore {
       // not awaited, so a stalled server costs the login one command timeout, not two.
       void this.client.del(key).catch(() => undefined);
       throw error;
+    }
+  }
+
+  private async quitClient(): Promise<void> {
+    try {
+      await this.client.quit?.();
+    } catch {
+      // Redis is unreachable (or the client was closed already): drop the connection and stop
+      // reconnecting, so that shutdown neither fails nor keeps the process alive.
+      this.client.disconnect?.();
     }
   }
 

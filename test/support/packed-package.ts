@@ -1,4 +1,5 @@
 import {
+  cpSync,
   existsSync,
   mkdirSync,
   mkdtempSync,
@@ -9,7 +10,7 @@ import {
 } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, isAbsolute, join, relative } from 'node:path';
-import { buildLibrary, PROJECT_ROOT, runNpm } from './sample-process.js';
+import { PROJECT_ROOT, runCommand, runNpm } from './sample-process.js';
 
 /**
  * `npm install` into a scratch app: from the npm cache when it has the package (the
@@ -30,14 +31,19 @@ export interface PackedLibrary {
 }
 
 /**
- * Builds the library (unless `dist` is fresh) and packs it into a new temp dir whose name
- * starts with `nest-secure-session-<label>-`.
+ * Packs the library as a fresh clone of this repository would (no dist/: the `prepack` script
+ * builds it) into a new temp dir whose name starts with `nest-secure-session-<label>-`.
  */
 export async function packLibrary(label: string): Promise<PackedLibrary> {
-  await buildLibrary();
   const workDir = realpathSync(mkdtempSync(join(tmpdir(), `nest-secure-session-${label}-`)));
   try {
-    const packed = await runNpm(['pack', '--json', '--pack-destination', workDir]);
+    const clone = join(workDir, 'clone');
+    await copyAsFreshClone(clone);
+    if (existsSync(join(clone, 'dist'))) {
+      throw new Error('The fresh-clone copy has a dist/: the pack would not prove prepack builds');
+    }
+    // `--json` sends the prepack build's output to stderr: stdout is the JSON alone.
+    const packed = await runNpm(['pack', '--json', '--pack-destination', workDir], clone);
     const [{ filename }] = JSON.parse(packed.stdout) as [{ filename: string }];
     return {
       workDir,
@@ -48,6 +54,26 @@ export async function packLibrary(label: string): Promise<PackedLibrary> {
     rmSync(workDir, { recursive: true, force: true });
     throw error;
   }
+}
+
+/**
+ * Copies the files a fresh clone of this repository would have (tracked, plus new files not
+ * ignored: no dist/, no node_modules) into `dir`, and links this checkout's node_modules
+ * there so that the build can run without an install.
+ */
+async function copyAsFreshClone(dir: string): Promise<void> {
+  const { stdout } = await runCommand(
+    'git',
+    ['ls-files', '-z', '--cached', '--others', '--exclude-standard'],
+    { cwd: PROJECT_ROOT },
+  );
+  for (const file of stdout.split('\0')) {
+    if (file !== '' && existsSync(join(PROJECT_ROOT, file))) {
+      mkdirSync(dirname(join(dir, file)), { recursive: true });
+      cpSync(join(PROJECT_ROOT, file), join(dir, file));
+    }
+  }
+  symlinkSync(join(PROJECT_ROOT, 'node_modules'), join(dir, 'node_modules'), 'dir');
 }
 
 /**
