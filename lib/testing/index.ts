@@ -1,3 +1,12 @@
+export { createFakeSession, FakeSession, type FakeSessionOptions } from './fake-session.js';
+export {
+  loginAs,
+  loginAsBearer,
+  type BearerLogin,
+  type CookieLogin,
+  type LoginAsOptions,
+  type SessionApp,
+} from './login-as.js';
 export {
   runRevocationStoreConformance,
   type RevocationStoreConformanceOptions,
