@@ -1,5 +1,5 @@
 import { Inject, Module, type NestModule, type OnApplicationShutdown } from '@nestjs/common';
-import { APP_GUARD, HttpAdapterHost } from '@nestjs/core';
+import { APP_GUARD, APP_INTERCEPTOR, HttpAdapterHost } from '@nestjs/core';
 import { CsrfProtection } from './csrf/csrf-protection.js';
 import {
   SESSION_CLOCK,
@@ -17,6 +17,9 @@ import { ConfigurableSessionModule, SESSION_MODULE_OPTIONS } from './session.mod
 import { SessionGuard } from './session.guard.js';
 import { SessionRequestGuard } from './session-request.guard.js';
 import { bindPlatform } from './platform/bind-platform.js';
+import { SocketSessionInterceptor } from './platform/socket-session.interceptor.js';
+import { SocketSessions } from './platform/socket-sessions.js';
+import { WatchedStore } from './platform/socket-store-watch.js';
 import { SessionService } from './session.service.js';
 import { MemoryStore } from './stores/memory-session.store.js';
 
@@ -52,21 +55,29 @@ import { MemoryStore } from './stores/memory-session.store.js';
         (options.store === 'cookie' ? options.revocationStore : options.store) ??
         new MemoryStore({ maxSessions: resolved.maxSessions, now }),
     },
+    // The runtime's view of the store: local revocations close this process's sockets at once.
+    {
+      provide: WatchedStore,
+      inject: [SessionStore],
+      useFactory: (store: SessionStore) => new WatchedStore(store),
+    },
     {
       provide: SESSION_RUNTIME,
-      inject: [SESSION_OPTIONS, SessionStore, SESSION_CLOCK],
+      inject: [SESSION_OPTIONS, WatchedStore, SESSION_CLOCK],
       useFactory: (
         options: ResolvedSessionOptions,
-        store: SessionStore,
+        store: WatchedStore,
         now: () => number,
       ): SessionRuntime => new SessionRuntime(options, store, now),
     },
     CsrfProtection,
     { provide: APP_GUARD, useClass: SessionRequestGuard },
+    { provide: APP_INTERCEPTOR, useClass: SocketSessionInterceptor },
     SessionGuard,
     SessionService,
+    SocketSessions,
   ],
-  exports: [SessionService, SessionGuard, SessionStore, SESSION_RUNTIME],
+  exports: [SessionService, SessionGuard, SessionStore, SESSION_RUNTIME, SocketSessions],
 })
 export class SessionModule
   extends ConfigurableSessionModule

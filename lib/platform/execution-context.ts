@@ -53,7 +53,7 @@ const MISSING_HTTP =
 const MISSING_GRAPHQL =
   "the GraphQL context has no request: keep the driver's default context, or return { req } (Apollo) or { reply } (Mercurius) from your context function";
 const MISSING_WS =
-  'the WebSocket client has no session: use the session WebSocket adapter (see "WebSockets" in the README)';
+  "the WebSocket client has no session: use the session adapter, app.useWebSocketAdapter(new SessionWsAdapter(app)) from 'nest-secure-session/ws' or new SessionIoAdapter(app) from 'nest-secure-session/socket.io' (see \"WebSockets\" in the README)";
 
 function httpSession(
   request: PlatformRequest | undefined,
