@@ -72,6 +72,13 @@ async function refusalOf(promise: Promise<TestSocket>): Promise<HandshakeRefused
   throw new Error('The handshake was accepted');
 }
 
+/** Prints measured delays with WS_TIMINGS=1. */
+function report(line: string): void {
+  if (process.env.WS_TIMINGS === '1') {
+    console.warn(line);
+  }
+}
+
 /** Resolves once `condition()` holds; fails after 2 s. */
 async function eventually(condition: () => boolean): Promise<void> {
   const deadline = Date.now() + 2_000;
@@ -186,9 +193,14 @@ describe.each(MATRIX)('WebSockets: %s over %s', (platform, http) => {
     const socket = await connect({ cookie: alice.cookie });
     const other = await connect({ cookie: (await login(app, 'bob')).cookie });
     expect(await socket.request('whoami')).toMatchObject({ event: 'whoami' });
+    const loggedOutAt = performance.now();
     await post('/logout', alice).expect(200);
-    expectSessionEnded(platform, await closedWithin(socket, AT_ONCE_MS));
+    const closed = await closedWithin(socket, AT_ONCE_MS);
+    expectSessionEnded(platform, closed);
     expect(other.isOpen()).toBe(true);
+    report(
+      `${platform}/${http}: closed ${(closed!.at - loggedOutAt).toFixed(1)} ms after the logout request was sent`,
+    );
   });
 
   it('closes at once the sockets of a session revoked over HTTP, and all of a user’s', async () => {
@@ -236,6 +248,9 @@ describe.each(MATRIX)('WebSockets: %s over %s', (platform, http) => {
     const closed = await closedWithin(socket, BOUND_MS);
     expectSessionEnded(platform, closed);
     expect(closed!.at - revokedAt).toBeLessThan(BOUND_MS);
+    report(
+      `${platform}/${http}: closed ${(closed!.at - revokedAt).toFixed(0)} ms after a store-side revocation (interval ${CHECK_INTERVAL_MS} ms)`,
+    );
   });
 
   it('closes, within the check interval, a socket whose session expired', async () => {
