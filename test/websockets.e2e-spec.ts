@@ -409,3 +409,61 @@ describe('WebSockets without the session adapter', () => {
     expect(missing[0]).toMatch(/SessionWsAdapter.*nest-secure-session\/ws.*SessionIoAdapter/);
   });
 });
+
+describe.each(SOCKET_PLATFORMS)('WebSockets (%s): sessions that end by other means', (platform) => {
+  it('closes at once the socket of a session evicted by maxSessionsPerUser', async () => {
+    const fixture = await createSocketApp({
+      socket: platform,
+      session: { maxSessionsPerUser: 1, socketCheckInterval: CHECK_INTERVAL_MS },
+    });
+    try {
+      const first = await login(fixture.app, 'erin');
+      const socket = await connectSocket(platform, fixture.url, { cookie: first.cookie });
+      opened.push(socket);
+      expect(await socket.request('whoami')).toMatchObject({ data: { userId: 'erin' } });
+      await login(fixture.app, 'erin');
+      expectSessionEnded(platform, await closedWithin(socket, AT_ONCE_MS));
+    } finally {
+      await fixture.app.close();
+    }
+  });
+
+  it("stateless (store: 'cookie'): reads the sealed session; logout and revoke-all close at once", async () => {
+    const fixture = await createSocketApp({
+      socket: platform,
+      session: { store: 'cookie', socketCheckInterval: CHECK_INTERVAL_MS },
+    });
+    const connect = async (cookie: string) => {
+      const socket = await connectSocket(platform, fixture.url, { cookie });
+      opened.push(socket);
+      expect(await socket.request('whoami')).toMatchObject({ data: { userId: 'frank' } });
+      return socket;
+    };
+    try {
+      const one = await login(fixture.app, 'frank');
+      const socket = await connect(one.cookie);
+      await request(fixture.app.getHttpServer())
+        .post('/logout')
+        .set('Cookie', one.cookie)
+        .set('x-csrf-token', one.csrfToken)
+        .expect(200);
+      expectSessionEnded(platform, await closedWithin(socket, AT_ONCE_MS));
+
+      const two = await login(fixture.app, 'frank');
+      const three = await login(fixture.app, 'frank');
+      const sockets = [await connect(two.cookie), await connect(three.cookie)];
+      // Sessions created before the revocation end (the fixture's clock stands still otherwise).
+      fixture.clock.advance(1_000);
+      await request(fixture.app.getHttpServer())
+        .post('/logout-everywhere')
+        .set('Cookie', two.cookie)
+        .set('x-csrf-token', two.csrfToken)
+        .expect(200);
+      for (const each of sockets) {
+        expectSessionEnded(platform, await closedWithin(each, AT_ONCE_MS));
+      }
+    } finally {
+      await fixture.app.close();
+    }
+  });
+});
