@@ -1,5 +1,5 @@
 import { Inject, Module, type NestModule, type OnApplicationShutdown } from '@nestjs/common';
-import { APP_GUARD, APP_INTERCEPTOR, HttpAdapterHost } from '@nestjs/core';
+import { APP_GUARD, HttpAdapterHost } from '@nestjs/core';
 import { CsrfProtection } from './csrf/csrf-protection.js';
 import {
   SESSION_CLOCK,
@@ -72,9 +72,10 @@ import { MemoryStore } from './stores/memory-session.store.js';
     },
     CsrfProtection,
     { provide: APP_GUARD, useClass: SessionRequestGuard },
-    { provide: APP_INTERCEPTOR, useClass: SocketSessionInterceptor },
     SessionGuard,
     SessionService,
+    // Made global by a session WebSocket adapter, so HTTP-only apps never run it.
+    SocketSessionInterceptor,
     SocketSessions,
   ],
   exports: [SessionService, SessionGuard, SessionStore, SESSION_RUNTIME, SocketSessions],

@@ -3,7 +3,9 @@ import { Logger, type INestApplication } from '@nestjs/common';
 import { SessionStore } from 'nest-secure-session';
 import { performance } from 'node:perf_hooks';
 import request from 'supertest';
+import { SocketSessionInterceptor } from '../lib/platform/socket-session.interceptor.js';
 import { SocketSessions } from '../lib/platform/socket-sessions.js';
+import { createTestApp } from './fixtures/test-app.js';
 import { cookieFrom } from './fixtures/session-helpers.js';
 import {
   createSocketApp,
@@ -463,6 +465,28 @@ describe.each(SOCKET_PLATFORMS)('WebSockets (%s): sessions that end by other mea
         expectSessionEnded(platform, await closedWithin(each, AT_ONCE_MS));
       }
     } finally {
+      await fixture.app.close();
+    }
+  });
+});
+
+describe('the message interceptor on HTTP', () => {
+  it('never runs in an app without a session WebSocket adapter, and passes HTTP through in one', async () => {
+    const intercept = jest.spyOn(SocketSessionInterceptor.prototype, 'intercept');
+    const { app } = await createTestApp();
+    try {
+      await request(app.getHttpServer()).get('/public').expect(200);
+      expect(intercept).not.toHaveBeenCalled();
+    } finally {
+      await app.close();
+    }
+    const fixture = await createSocketApp({ socket: 'ws' });
+    try {
+      await login(fixture.app);
+      expect(intercept).toHaveBeenCalledTimes(1);
+      expect(intercept.mock.results[0].value).toBeDefined();
+    } finally {
+      intercept.mockRestore();
       await fixture.app.close();
     }
   });

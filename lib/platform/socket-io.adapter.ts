@@ -1,8 +1,8 @@
-import type { INestApplicationContext } from '@nestjs/common';
+import type { INestApplication } from '@nestjs/common';
 import { IoAdapter } from '@nestjs/platform-socket.io';
 import type { IncomingMessage } from 'node:http';
 import type { SocketEnd } from './socket-registry.js';
-import { socketSessionsOf, type SocketSessions } from './socket-sessions.js';
+import { enableSocketSessions, type SocketSessions } from './socket-sessions.js';
 
 /** The parts of a socket.io `Socket` the adapter uses. */
 interface IoSocket {
@@ -36,10 +36,11 @@ type AllowRequest = NonNullable<ServerOptions['allowRequest']>;
  * ```
  */
 export class SessionIoAdapter extends IoAdapter {
-  private sessionsOf: SocketSessions | null = null;
+  private readonly sessions: SocketSessions;
 
-  constructor(private readonly app: INestApplicationContext) {
+  constructor(app: INestApplication) {
     super(app);
+    this.sessions = enableSocketSessions(app, 'SessionIoAdapter');
   }
 
   /** Creates the server with an `allowRequest` that refuses cross-site handshakes first. */
@@ -49,7 +50,7 @@ export class SessionIoAdapter extends IoAdapter {
   ): ReturnType<IoAdapter['createIOServer']> {
     const own = options?.allowRequest;
     const allowRequest: AllowRequest = (request, callback) => {
-      const refusal = this.sessions().refusal(request.headers);
+      const refusal = this.sessions.refusal(request.headers);
       if (refusal !== null) {
         callback(refusal, false);
       } else if (own !== undefined) {
@@ -64,7 +65,7 @@ export class SessionIoAdapter extends IoAdapter {
   /** Binds the handshake's session to each socket before Nest sees it; refuses cross-site ones. */
   override bindClientConnect(server: IoServer, callback: (...args: unknown[]) => void): void {
     server.on('connection', (socket) => {
-      const accepted = this.sessions().accept(socket, socket.request.headers, {
+      const accepted = this.sessions.accept(socket, socket.request.headers, {
         // An ended session must not reconnect by itself; an unreadable store may.
         end: (reason: SocketEnd) =>
           reason === 'session-ended' ? socket.disconnect(true) : socket.conn.close(),
@@ -76,10 +77,5 @@ export class SessionIoAdapter extends IoAdapter {
         socket.disconnect(true);
       }
     });
-  }
-
-  private sessions(): SocketSessions {
-    this.sessionsOf ??= socketSessionsOf(this.app, 'SessionIoAdapter');
-    return this.sessionsOf;
   }
 }

@@ -10,8 +10,9 @@ import { SESSION_RUNTIME, type SessionRuntime } from '../core/session-runtime.js
 import { socketStateOf } from './socket-binding.js';
 
 /**
- * Registered globally by `SessionModule`; does something for WebSocket messages only (every
- * other context is handed on at once, untouched). A message of a client a session adapter
+ * Made global by the session WebSocket adapters (`SessionWsAdapter`, `SessionIoAdapter`), so
+ * that applications without them never run it; does something for WebSocket messages only
+ * (every other context is handed on at once, untouched). A message of a client a session adapter
  * accepted runs with its own session state in the async context (`SessionService.current()`
  * works in the handler), and what the handler changed is saved before its answer is sent.
  * A handler that throws saves nothing, like an HTTP error response.

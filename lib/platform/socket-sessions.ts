@@ -2,7 +2,7 @@ import {
   Inject,
   Injectable,
   Logger,
-  type INestApplicationContext,
+  type INestApplication,
   type OnApplicationShutdown,
 } from '@nestjs/common';
 import { HeadersExchange, type PlainHeaders } from '../core/headers.exchange.js';
@@ -10,6 +10,7 @@ import { SESSION_RUNTIME, type SessionRuntime } from '../core/session-runtime.js
 import { SessionState } from '../core/session-state.js';
 import { bindSocket, SocketBinding, socketBindingOf } from './socket-binding.js';
 import { handshakeRefusal } from './socket-handshake.js';
+import { SocketSessionInterceptor } from './socket-session.interceptor.js';
 import { SocketRegistry, type ProbedSession, type TrackedSocket } from './socket-registry.js';
 import { WatchedStore } from './socket-store-watch.js';
 
@@ -34,6 +35,8 @@ export class SocketSessions implements OnApplicationShutdown {
   private readonly registry: SocketRegistry<HeadersExchange>;
   private readonly refused = new WeakSet<object>();
   private lastStoreWarning = Number.NEGATIVE_INFINITY;
+  /** Whether a session adapter made the message interceptor global (once per application). */
+  interceptorEnabled = false;
 
   constructor(
     @Inject(SESSION_RUNTIME) private readonly runtime: SessionRuntime,
@@ -124,16 +127,25 @@ export class SocketSessions implements OnApplicationShutdown {
 }
 
 /**
- * The `SocketSessions` of an application, for a session adapter; throws, naming the fix, when
- * the application has no `SessionModule` (a socket must never be served without its checks).
+ * Readies an application for a session adapter and returns its `SocketSessions`: the
+ * interceptor that runs each message with its session (and saves it) is made global here, the
+ * first time, rather than by `SessionModule`, so that HTTP-only applications do not pay for it
+ * on every request. Throws, naming the fix, when the application has no `SessionModule` (a
+ * socket must never be served without its checks).
  */
-export function socketSessionsOf(app: INestApplicationContext, adapter: string): SocketSessions {
+export function enableSocketSessions(app: INestApplication, adapter: string): SocketSessions {
+  let sessions: SocketSessions;
   try {
-    return app.get(SocketSessions, { strict: false });
+    sessions = app.get(SocketSessions, { strict: false });
   } catch (error) {
     throw new Error(
-      `${adapter} needs SessionModule.forRoot() (or forRootAsync()) imported in the application it was created with`,
+      `${adapter} needs SessionModule.forRoot() (or forRootAsync()) imported in the application it is created with`,
       { cause: error },
     );
   }
+  if (!sessions.interceptorEnabled) {
+    sessions.interceptorEnabled = true;
+    app.useGlobalInterceptors(app.get(SocketSessionInterceptor, { strict: false }));
+  }
+  return sessions;
 }

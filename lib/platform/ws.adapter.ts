@@ -1,8 +1,8 @@
-import type { INestApplicationContext } from '@nestjs/common';
+import type { INestApplication } from '@nestjs/common';
 import { WsAdapter } from '@nestjs/platform-ws';
 import type { IncomingMessage } from 'node:http';
 import type { SocketEnd } from './socket-registry.js';
-import { socketSessionsOf, type SocketSessions } from './socket-sessions.js';
+import { enableSocketSessions, type SocketSessions } from './socket-sessions.js';
 
 /** WebSocket close code of a refused handshake or an ended session (policy violation). */
 export const CLOSE_POLICY_VIOLATION = 1008;
@@ -45,20 +45,18 @@ type WsServerOptions = NonNullable<Parameters<WsAdapter['create']>[1]>;
  * ```
  */
 export class SessionWsAdapter extends WsAdapter {
-  private sessionsOf: SocketSessions | null = null;
+  private readonly sessions: SocketSessions;
 
-  constructor(
-    private readonly app: INestApplicationContext,
-    options?: WsAdapterOptions,
-  ) {
+  constructor(app: INestApplication, options?: WsAdapterOptions) {
     super(app, options);
+    this.sessions = enableSocketSessions(app, 'SessionWsAdapter');
   }
 
   /** Creates the server with a `verifyClient` that refuses cross-site handshakes first. */
   override create(port: number, options: WsServerOptions = {}): unknown {
     const own = options.verifyClient as VerifyClient | undefined;
     const verifyClient: VerifyClient = (info, callback) => {
-      if (this.sessions().refusal(info.req.headers) !== null) {
+      if (this.sessions.refusal(info.req.headers) !== null) {
         callback(false, 403, 'Forbidden');
         return;
       }
@@ -76,7 +74,7 @@ export class SessionWsAdapter extends WsAdapter {
   /** Binds the handshake's session to each client before Nest sees it; refuses cross-site ones. */
   override bindClientConnect(server: WsServer, callback: (...args: unknown[]) => void): void {
     server.on('connection', (client, request) => {
-      const accepted = this.sessions().accept(client, request.headers, {
+      const accepted = this.sessions.accept(client, request.headers, {
         end: (reason: SocketEnd) =>
           reason === 'session-ended'
             ? client.close(CLOSE_POLICY_VIOLATION, 'Session ended')
@@ -89,10 +87,5 @@ export class SessionWsAdapter extends WsAdapter {
         client.close(CLOSE_POLICY_VIOLATION, 'Cross-site WebSocket handshake refused');
       }
     });
-  }
-
-  private sessions(): SocketSessions {
-    this.sessionsOf ??= socketSessionsOf(this.app, 'SessionWsAdapter');
-    return this.sessionsOf;
   }
 }
