@@ -20,6 +20,9 @@ import { SessionRequestGuard } from './session-request.guard.js';
 import { bindPlatform } from './platform/bind-platform.js';
 import { GraphQLSubscriptionSessions } from './platform/graphql-subscriptions.js';
 import { RoutePolicies } from './route-policy.js';
+import { SocketSessionInterceptor } from './platform/socket-session.interceptor.js';
+import { SocketSessions } from './platform/socket-sessions.js';
+import { WatchedStore } from './platform/socket-store-watch.js';
 import { SessionService } from './session.service.js';
 import { MemoryStore } from './stores/memory-session.store.js';
 import { revocationStoreFor } from './stores/revocation-store.provider.js';
@@ -57,6 +60,12 @@ import { revocationStoreFor } from './stores/revocation-store.provider.js';
         (options.store === 'cookie' ? undefined : options.store) ??
         new MemoryStore({ maxSessions: resolved.maxSessions, now }),
     },
+    // The runtime's view of the store: local revocations close this process's sockets at once.
+    {
+      provide: WatchedStore,
+      inject: [SessionStore],
+      useFactory: (store: SessionStore) => new WatchedStore(store),
+    },
     {
       provide: RevocationStore,
       inject: [SESSION_MODULE_OPTIONS, SESSION_CLOCK],
@@ -64,13 +73,14 @@ import { revocationStoreFor } from './stores/revocation-store.provider.js';
     },
     {
       provide: SESSION_RUNTIME,
-      inject: [SESSION_OPTIONS, SessionStore, SESSION_CLOCK, RevocationStore],
+      inject: [SESSION_OPTIONS, WatchedStore, SESSION_CLOCK, RevocationStore],
       useFactory: (
         options: ResolvedSessionOptions,
-        store: SessionStore,
+        store: WatchedStore,
         now: () => number,
         revocations: RevocationStore | null,
-      ): SessionRuntime => new SessionRuntime(options, store, now, revocations),
+      ): SessionRuntime =>
+        new SessionRuntime(options, store, now, store.watchRevocations(revocations)),
     },
     RoutePolicies,
     CsrfProtection,
@@ -78,6 +88,9 @@ import { revocationStoreFor } from './stores/revocation-store.provider.js';
     SessionGuard,
     SessionService,
     GraphQLSubscriptionSessions,
+    // Made global by a session WebSocket adapter, so HTTP-only apps never run it.
+    SocketSessionInterceptor,
+    SocketSessions,
   ],
   exports: [
     SessionService,
@@ -86,6 +99,7 @@ import { revocationStoreFor } from './stores/revocation-store.provider.js';
     RevocationStore,
     SESSION_RUNTIME,
     GraphQLSubscriptionSessions,
+    SocketSessions,
   ],
 })
 export class SessionModule

@@ -1,7 +1,7 @@
 import { beforeAll, describe, expect, it } from '@jest/globals';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { isBuiltin } from 'node:module';
-import { join, relative } from 'node:path';
+import { dirname, join, relative } from 'node:path';
 import ts from 'typescript';
 import { buildLibrary, PROJECT_ROOT, runCommand } from './support/sample-process.js';
 
@@ -107,6 +107,27 @@ function isTypeOnlyImport(node: ts.ImportDeclaration): boolean {
   );
 }
 
+/**
+ * The library files (relative to the project root) that loading `entries` evaluates: the
+ * entries and every file they reach through relative imports that survive compilation.
+ */
+function reachableFrom(entries: string[], references: ModuleReference[]): Set<string> {
+  const seen = new Set<string>();
+  const visit = (file: string): void => {
+    if (seen.has(file)) {
+      return;
+    }
+    seen.add(file);
+    for (const reference of references) {
+      if (reference.file === file && !reference.typeOnly && reference.specifier.startsWith('.')) {
+        visit(join(dirname(file), reference.specifier.replace(/\.js$/, '.ts')));
+      }
+    }
+  };
+  entries.forEach(visit);
+  return seen;
+}
+
 /** `@scope/name/sub` → `@scope/name`; `name/sub` → `name`. */
 function packageName(specifier: string): string {
   const parts = specifier.split('/');
@@ -154,13 +175,34 @@ describe('package manifest', () => {
   });
 
   it('does not load optional peers when the package is imported (types or import() only)', () => {
+    // What `import 'nest-secure-session'` (and '/testing') loads: the files their entries reach
+    // through value imports. The platform entries ('/ws', '/socket.io') load their own peer.
+    const loaded = reachableFrom(['lib/index.ts', 'lib/testing/index.ts'], references);
     const eager = bare.filter(
       (reference) =>
+        loaded.has(reference.file) &&
         optionalPeers.has(packageName(reference.specifier)) &&
         !reference.typeOnly &&
         !reference.dynamic,
     );
+    expect(loaded.size).toBeGreaterThan(20);
     expect(eager).toEqual([]);
+  });
+
+  it('loads each WebSocket platform only from its own entry', () => {
+    const platformOf = (entry: string) =>
+      bare
+        .filter(
+          (reference) =>
+            reachableFrom([entry], references).has(reference.file) &&
+            optionalPeers.has(packageName(reference.specifier)) &&
+            !reference.typeOnly,
+        )
+        .map((reference) => packageName(reference.specifier));
+    expect(manifest.exports['./ws']).toBeDefined();
+    expect(manifest.exports['./socket.io']).toBeDefined();
+    expect(platformOf('lib/platform/ws.adapter.ts')).toEqual(['@nestjs/platform-ws']);
+    expect(platformOf('lib/platform/socket-io.adapter.ts')).toEqual(['@nestjs/platform-socket.io']);
   });
 
   it('keeps every peer in devDependencies too, so the tests run against it', () => {
@@ -176,6 +218,7 @@ describe('package manifest', () => {
       names: string[];
       kinds: Record<string, string>;
       deepImport: string;
+      platformEntries: Record<string, string[]>;
     }
     let resolution: Resolution;
 
@@ -193,7 +236,12 @@ describe('package manifest', () => {
         } catch (error) {
           deepImport = error.code;
         }
+        const platformEntries = {
+          ws: Object.keys(await import('nest-secure-session/ws')).sort(),
+          'socket.io': Object.keys(await import('nest-secure-session/socket.io')).sort(),
+        };
         console.log(JSON.stringify({
+          platformEntries,
           importUrl: import.meta.resolve('nest-secure-session'),
           requirePath: require.resolve('nest-secure-session'),
           packageJsonUrl: import.meta.resolve('nest-secure-session/package.json'),
@@ -275,6 +323,13 @@ describe('package manifest', () => {
       // Jest maps the name to lib/index.ts: the build must export exactly what the source does.
       const source = (await import('nest-secure-session')) as Record<string, unknown>;
       expect(resolution.names).toEqual(Object.keys(source).sort());
+    });
+
+    it('resolves the WebSocket entries to their session adapters', () => {
+      expect(resolution.platformEntries).toEqual({
+        ws: expect.arrayContaining(['SessionWsAdapter']),
+        'socket.io': expect.arrayContaining(['SessionIoAdapter']),
+      });
     });
 
     it('hides internal files: deep imports fail with ERR_PACKAGE_PATH_NOT_EXPORTED', () => {

@@ -120,6 +120,14 @@ export interface SessionModuleOptions {
   maxSessionsPerUser?: number;
   /** What a login beyond `maxSessionsPerUser` does. Default `'evict-oldest'`. */
   sessionLimitPolicy?: SessionLimitPolicy;
+  /**
+   * How often the session of each open WebSocket is re-read from the store (one read per
+   * session, however many sockets it has), so that a socket whose session was revoked, logged
+   * out or expired elsewhere (another instance, another process) is closed within this bound.
+   * Revocations through this process's `SessionService` close its sockets at once. At least
+   * `'100ms'`. Default `'5s'`.
+   */
+  socketCheckInterval?: Duration;
 }
 
 /** Extra `forRoot()` flags, outside the options object the factory produces. */

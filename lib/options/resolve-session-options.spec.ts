@@ -43,6 +43,7 @@ describe('resolveSessionOptions', () => {
     expect(resolved.idleTimeoutMs).toBe(30 * 60_000);
     expect(resolved.absoluteTimeoutMs).toBe(12 * 3_600_000);
     expect(resolved.touchAfterMs).toBe(60_000);
+    expect(resolved.socketCheckIntervalMs).toBe(5_000);
     expect(resolved.keepOnLogin).toEqual([]);
     expect(resolved.maxDataSize).toBe(16 * 1024);
   });
@@ -67,7 +68,9 @@ describe('resolveSessionOptions', () => {
       idleTimeout: '10m',
       absoluteTimeout: 7_200_000,
       touchAfter: '30s',
+      socketCheckInterval: 250,
     });
+    expect(resolved.socketCheckIntervalMs).toBe(250);
     expect(resolved.idleTimeoutMs).toBe(600_000);
     expect(resolved.absoluteTimeoutMs).toBe(7_200_000);
     expect(resolved.touchAfterMs).toBe(30_000);
@@ -143,6 +146,8 @@ describe('resolveSessionOptions', () => {
       ['a bad touchAfter', { touchAfter: -5 }, /^touchAfter/],
       ['idle longer than absolute', { idleTimeout: '2h', absoluteTimeout: '1h' }, /^idleTimeout/],
       ['touchAfter not below idle', { idleTimeout: '1m', touchAfter: '1m' }, /^touchAfter/],
+      ['a bad socketCheckInterval', { socketCheckInterval: 'often' }, /^socketCheckInterval/],
+      ['a socketCheckInterval under 100 ms', { socketCheckInterval: 50 }, /^socketCheckInterval/],
       ['a tiny maxDataSize', { maxDataSize: 10 }, /^maxDataSize/],
       [
         'keepOnLogin not a list of strings',

@@ -21,6 +21,8 @@ export interface ResolvedSessionOptions {
   readonly idleTimeoutMs: number;
   readonly absoluteTimeoutMs: number;
   readonly touchAfterMs: number;
+  /** How often open sockets' sessions are re-read (`socketCheckInterval`). */
+  readonly socketCheckIntervalMs: number;
   readonly keepOnLogin: readonly string[];
   readonly maxDataSize: number;
   readonly maxSessions: number;
@@ -90,6 +92,7 @@ export const SESSION_DEFAULTS = {
   idleTimeout: '30m',
   absoluteTimeout: '12h',
   touchAfter: '1m',
+  socketCheckInterval: '5s',
   allowInsecureCookies: false,
   keepOnLogin: [] as string[],
   maxDataSize: 16 * 1024,
@@ -223,6 +226,17 @@ function durationProblem(name: string, value: unknown): string[] {
     : [];
 }
 
+const MIN_SOCKET_CHECK_MS = 100;
+
+function socketCheckProblem(value: unknown): string[] {
+  const ms = toMilliseconds(value as number | string);
+  return Number.isNaN(ms) || ms < MIN_SOCKET_CHECK_MS
+    ? [
+        `socketCheckInterval must be a duration of at least ${MIN_SOCKET_CHECK_MS} ms, such as '5s' (how often open sockets' sessions are re-read)`,
+      ]
+    : [];
+}
+
 function cookieProblems(
   cookie: ResolvedSessionOptions['cookie'],
   options: SessionModuleOptions,
@@ -295,6 +309,7 @@ export function resolveSessionOptions(options: SessionModuleOptions): ResolvedSe
     ...durationProblem('idleTimeout', merged.idleTimeout),
     ...durationProblem('absoluteTimeout', merged.absoluteTimeout),
     ...durationProblem('touchAfter', merged.touchAfter),
+    ...socketCheckProblem(merged.socketCheckInterval),
     ...storeProblems(options),
     ...transportProblems(options.transport ?? ['cookie']),
     ...csrfProblems(options.csrf ?? true),
@@ -325,6 +340,7 @@ export function resolveSessionOptions(options: SessionModuleOptions): ResolvedSe
     idleTimeoutMs,
     absoluteTimeoutMs,
     touchAfterMs,
+    socketCheckIntervalMs: toMilliseconds(merged.socketCheckInterval),
     keepOnLogin: Object.freeze([...merged.keepOnLogin]),
     maxDataSize: merged.maxDataSize,
     maxSessions: merged.maxSessions,

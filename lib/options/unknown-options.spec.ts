@@ -55,6 +55,7 @@ describe('unknown option keys', () => {
         idleTimeout: 1,
         absoluteTimeout: 2,
         touchAfter: 0,
+        socketCheckInterval: '5s',
         allowInsecureCookies: false,
         keepOnLogin: [],
         maxDataSize: 1,

@@ -11,6 +11,7 @@ const KNOWN_KEYS = {
     'idleTimeout',
     'absoluteTimeout',
     'touchAfter',
+    'socketCheckInterval',
     'allowInsecureCookies',
     'keepOnLogin',
     'maxDataSize',

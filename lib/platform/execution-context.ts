@@ -64,7 +64,7 @@ const MISSING_SUBSCRIPTION =
 const SOCKET_MUTATION =
   'a mutation over a subscription connection has no response to save the session in: send mutations over HTTP';
 const MISSING_WS =
-  'the WebSocket client has no session: use the session WebSocket adapter (see "WebSockets" in the README)';
+  "the WebSocket client has no session: use the session adapter, app.useWebSocketAdapter(new SessionWsAdapter(app)) from 'nest-secure-session/ws' or new SessionIoAdapter(app) from 'nest-secure-session/socket.io' (see \"WebSockets\" in the README)";
 
 function httpSession(
   request: PlatformRequest | undefined,
