@@ -42,19 +42,51 @@ export interface FastifyInstanceLike {
   ): unknown;
 }
 
+type RequestHook = (request: FastifyRequestLike, reply: FastifyReplyLike, done: Done) => unknown;
+
 /**
- * Fastify: a session per request but WebSocket handshakes (`onRequest`), the async context around the handler
- * (`preHandler`), and the save before the reply is sent (`onSend`, where headers, status and
- * payload can still change): a failed save replaces the reply with its error.
+ * Nest's Fastify adapter runs one application `onRequest` hook before its middleware (middie);
+ * hooks added to the instance run after it.
  */
-export function bindFastify(instance: FastifyInstanceLike, runtime: SessionRuntime): void {
-  instance.addHook('onRequest', (request, reply, done) => {
+export interface FastifyAdapterLike {
+  readonly onRequestHook?: RequestHook;
+  setOnRequestHook(hook: RequestHook): void;
+}
+
+/**
+ * Fastify: a session per request but WebSocket handshakes, bound before Nest's middleware run
+ * (the adapter's `onRequest` slot, chained to any hook already there; a plain `onRequest` hook
+ * binds as a fallback if the slot is replaced later), the async context around middleware and
+ * handler (`preHandler` enters it again after body parsing), and the save before the reply is
+ * sent (`onSend`, where headers, status and payload can still change): a failed save replaces
+ * the reply with its error.
+ */
+export function bindFastify(
+  instance: FastifyInstanceLike,
+  adapter: FastifyAdapterLike,
+  runtime: SessionRuntime,
+): void {
+  const bind = (request: FastifyRequestLike, reply: FastifyReplyLike) => {
     // A WebSocket handshake (`@fastify/websocket` routes it like a request) gets no session: its
     // cookie would reach the socket's handlers without the handshake's Origin check, and it has
     // no reply to save in. The socket's adapter reads the session from the handshake itself.
-    if (request.headers.upgrade?.toString().toLowerCase() !== 'websocket') {
-      bindSession(request.raw, new SessionState(runtime, new FastifyExchange(request, reply)));
+    let state = boundSessionOf(request.raw);
+    if (state === undefined && request.headers.upgrade?.toString().toLowerCase() !== 'websocket') {
+      state = new SessionState(runtime, new FastifyExchange(request, reply));
+      bindSession(request.raw, state);
     }
+    return state;
+  };
+  const previous = adapter.onRequestHook;
+  adapter.setOnRequestHook((request, reply, done) => {
+    const state = bind(request, reply);
+    // The hook's result goes back to Nest, which waits for a promise-style hook as it would.
+    const next = () =>
+      previous === undefined ? done() : previous.call(adapter, request, reply, done);
+    return state === undefined ? next() : runtime.context.run(state, next);
+  });
+  instance.addHook('onRequest', (request, reply, done) => {
+    bind(request, reply);
     done();
   });
   instance.addHook('preHandler', (request, _reply, done) => {
