@@ -70,7 +70,7 @@ describe.each(PLATFORMS)('bad input (%s)', (platform) => {
     expect(response.status).toBe(401);
     expect(response.body).toMatchObject({ statusCode: 401, error: 'Unauthorized' });
     expectDefaultClearingCookie(theSessionSetCookie(response));
-    expect(response.headers['cache-control']).toBe('no-store');
+    expect(response.headers['cache-control']).toBe('private, no-store');
     expect(store.calls()).toEqual(NO_STORE_IO);
   }
 

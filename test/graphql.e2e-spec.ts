@@ -267,7 +267,7 @@ describe.each(GRAPHQL_DRIVERS)('GraphQL (%s)', (driver) => {
         secure: true,
         samesite: 'Lax',
       });
-      expect(response.headers['cache-control']).toBe('no-store');
+      expect(response.headers['cache-control']).toBe('private, no-store');
       expect(dataOf(await gql(url, '{ me { userId id } }', { cookie }))).toEqual({
         me: { userId: 'alice', id },
       });

@@ -135,7 +135,7 @@ describe.each(PLATFORMS)('login and logout (%s)', (platform) => {
       expect(await store.store.get(id)).toBeNull();
       expect(await store.store.listByUser('leaving')).toEqual([]);
       expectDefaultClearingCookie(theSessionSetCookie(response));
-      expect(response.headers['cache-control']).toBe('no-store');
+      expect(response.headers['cache-control']).toBe('private, no-store');
     });
 
     it('refuses a copy of the cookie taken before logout', async () => {

@@ -72,7 +72,7 @@ describe.each(PLATFORMS)('session lifecycle (%s)', (platform) => {
       expect(write.status).toBe(200);
       expect(store.calls()).toEqual({ ...NO_STORE_IO, set: 1 });
       const cookie = cookieFrom(write);
-      expect(write.headers['cache-control']).toBe('no-store');
+      expect(write.headers['cache-control']).toBe('private, no-store');
 
       store.reset();
       const read = await request(app.getHttpServer()).get('/anon/peek').set('Cookie', cookie);
@@ -279,7 +279,7 @@ describe.each(PLATFORMS)('session lifecycle (%s)', (platform) => {
         expect(store.store.size).toBe(0);
         expect(await store.store.listByUser('expiring')).toEqual([]);
         expectDefaultClearingCookie(theSessionSetCookie(response));
-        expect(response.headers['cache-control']).toBe('no-store');
+        expect(response.headers['cache-control']).toBe('private, no-store');
         expect(await store.store.get(id)).toBeNull();
       } finally {
         store.restore();
@@ -310,7 +310,7 @@ describe.each(PLATFORMS)('session lifecycle (%s)', (platform) => {
         expect(store.spies.destroy).toHaveBeenCalledWith(id);
         expect(lagging.size).toBe(0);
         expectDefaultClearingCookie(theSessionSetCookie(response));
-        expect(response.headers['cache-control']).toBe('no-store');
+        expect(response.headers['cache-control']).toBe('private, no-store');
       } finally {
         store.restore();
         await app.close();
@@ -361,7 +361,7 @@ describe.each(PLATFORMS)('session lifecycle (%s)', (platform) => {
           httponly: true,
           samesite: 'Lax',
         });
-        expect(response.headers['cache-control']).toBe('no-store');
+        expect(response.headers['cache-control']).toBe('private, no-store');
       } finally {
         await app.close();
       }
@@ -401,22 +401,22 @@ describe.each(PLATFORMS)('session lifecycle (%s)', (platform) => {
       const { app } = await createTestApp({}, undefined, platform);
       try {
         const { cookie, response: loginResponse } = await login(app);
-        expect(loginResponse.headers['cache-control']).toBe('no-store');
+        expect(loginResponse.headers['cache-control']).toBe('private, no-store');
 
         const regenerated = await request(app.getHttpServer())
           .post('/regenerate-and-write')
           .set('Cookie', cookie);
-        expect(regenerated.headers['cache-control']).toBe('no-store');
+        expect(regenerated.headers['cache-control']).toBe('private, no-store');
 
         const logout = await request(app.getHttpServer())
           .post('/logout')
           .set('Cookie', cookieFrom(regenerated));
         expect(sessionSetCookies(logout)).toHaveLength(1);
-        expect(logout.headers['cache-control']).toBe('no-store');
+        expect(logout.headers['cache-control']).toBe('private, no-store');
 
         const bad = await request(app.getHttpServer()).get('/me').set('Cookie', '__Host-sid=bad');
         expect(sessionSetCookies(bad)).toHaveLength(1);
-        expect(bad.headers['cache-control']).toBe('no-store');
+        expect(bad.headers['cache-control']).toBe('private, no-store');
       } finally {
         await app.close();
       }
@@ -491,7 +491,7 @@ describe.each(PLATFORMS)('session lifecycle (%s)', (platform) => {
         expect(response.status).toBe(200);
         expect(response.body).toMatchObject({ userId: 'alice', id });
         const resigned = cookieFrom(response);
-        expect(response.headers['cache-control']).toBe('no-store');
+        expect(response.headers['cache-control']).toBe('private, no-store');
         const [oldToken, oldSignature] = valueOf(oldCookie).split('.');
         const [newToken, newSignature] = valueOf(resigned).split('.');
         expect(newToken).toBe(oldToken);

@@ -1,3 +1,6 @@
+/** `Cache-Control` of every response that carries or reveals a session: no cache may keep it. */
+export const PRIVATE_NO_STORE = 'private, no-store';
+
 /**
  * What the session core needs from one request/response, whatever the platform: the request's
  * headers, a place to put response headers, and a promise that the session is saved before the
@@ -11,7 +14,7 @@ export interface SessionExchange {
   header(name: string): string | undefined;
   /**
    * Puts the session cookie on the response, replacing one set earlier by this request, and
-   * marks the response `Cache-Control: no-store`. A no-op where there is no response to carry a
+   * marks the response `Cache-Control: private, no-store`. A no-op where there is no response to carry a
    * cookie (a WebSocket message).
    */
   setCookie(name: string, setCookie: string): void;

@@ -6,7 +6,7 @@ import type { SessionRecord } from '../interfaces/session-store.interface.js';
 import type { TokenCarrier } from './carriers/token-carrier.js';
 import { SessionContents } from './session-contents.js';
 import { assertDataKey } from './session-data.codec.js';
-import type { SessionExchange } from './session-exchange.js';
+import { PRIVATE_NO_STORE, type SessionExchange } from './session-exchange.js';
 import { SessionHandle } from './session-handle.js';
 import { newRecord } from './session-record.js';
 import type { SessionRuntime } from './session-runtime.js';
@@ -237,6 +237,10 @@ export class SessionState extends SessionHandle {
       await persistence.end(this.obsoleteIds, now, this.anonymousIds);
       this.obsoleteIds = [];
       this.anonymousIds.clear();
+    }
+    if (contents?.record.userId != null) {
+      // The response was made for a logged-in user: no shared or browser cache may keep it.
+      this.exchange.setHeader('cache-control', PRIVATE_NO_STORE);
     }
     if (value !== null && contents !== null && this.carrier !== null) {
       const left = Math.floor((contents.record.absoluteExpiresAt - now) / 1000);

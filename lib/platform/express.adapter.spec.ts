@@ -18,7 +18,7 @@ describe('NodeHttpExchange.setCookie', () => {
     const response = newResponse();
     exchangeOf(response).setCookie(NAME, `${NAME}=a; Path=/`);
     expect(response.getHeader('set-cookie')).toBe(`${NAME}=a; Path=/`);
-    expect(response.getHeader('cache-control')).toBe('no-store');
+    expect(response.getHeader('cache-control')).toBe('private, no-store');
   });
 
   it('replaces a session cookie set earlier in the request and keeps other cookies', () => {

@@ -1,5 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { SessionExchange } from '../core/session-exchange.js';
+import { PRIVATE_NO_STORE, type SessionExchange } from '../core/session-exchange.js';
 import type { SessionRuntime } from '../core/session-runtime.js';
 import { SessionState } from '../core/session-state.js';
 import {
@@ -50,7 +50,7 @@ export class NodeHttpExchange implements SessionExchange {
     }
     const cookies = withSessionCookie(response.getHeader('set-cookie'), name, setCookie);
     response.setHeader('set-cookie', cookies.length === 1 ? setCookie : cookies);
-    response.setHeader('cache-control', 'no-store');
+    response.setHeader('cache-control', PRIVATE_NO_STORE);
   }
 
   /** Express's `protocol` and `hostname` honour its `trust proxy` setting. */

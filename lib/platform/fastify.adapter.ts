@@ -1,5 +1,5 @@
 import type { IncomingMessage } from 'node:http';
-import type { SessionExchange } from '../core/session-exchange.js';
+import { PRIVATE_NO_STORE, type SessionExchange } from '../core/session-exchange.js';
 import type { SessionRuntime } from '../core/session-runtime.js';
 import { SessionState } from '../core/session-state.js';
 import { commitFailureAnswer, REPLACED_BODY_HEADERS, withSessionCookie } from './http-response.js';
@@ -138,7 +138,7 @@ class FastifyExchange implements SessionExchange {
     for (const entry of cookies) {
       this.reply.header('set-cookie', entry);
     }
-    this.reply.header('cache-control', 'no-store');
+    this.reply.header('cache-control', PRIVATE_NO_STORE);
   }
 
   /** Fastify's `protocol` and `hostname` honour its `trustProxy` option. */
