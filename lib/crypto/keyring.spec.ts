@@ -5,6 +5,7 @@ import { open, seal } from './sealed-box.js';
 import {
   deriveKey,
   generateToken,
+  sessionIdOf,
   signToken,
   verifySignedToken,
   type KeyPurpose,
@@ -128,6 +129,7 @@ describe('signed session tokens', () => {
     expect(token).toMatch(/^[A-Za-z0-9_-]{43}$/);
     expect(verifySignedToken(signToken(token, signingKeys[0]), signingKeys)).toEqual({
       token,
+      id: sessionIdOf(token),
       keyIndex: 0,
     });
   });
@@ -136,7 +138,11 @@ describe('signed session tokens', () => {
     const token = generateToken();
     const signedOld = signToken(token, deriveKey(S1, 'token-signing'));
     const during = [deriveKey(S2, 'token-signing'), deriveKey(S1, 'token-signing')];
-    expect(verifySignedToken(signedOld, during)).toEqual({ token, keyIndex: 1 });
+    expect(verifySignedToken(signedOld, during)).toEqual({
+      token,
+      id: sessionIdOf(token),
+      keyIndex: 1,
+    });
     expect(verifySignedToken(signedOld, [deriveKey(S2, 'token-signing')])).toBeNull();
   });
 

@@ -77,14 +77,26 @@ describe('signToken / verifySignedToken', () => {
     const signed = signToken(token, KEY);
     expect(signed).toMatch(/^[A-Za-z0-9_-]{43}\.[A-Za-z0-9_-]{43}$/);
     expect(signed.startsWith(`${token}.`)).toBe(true);
-    expect(verifySignedToken(signed, [KEY])).toEqual({ token, keyIndex: 0 });
-    expect(verifySignedToken(signed, [KEY, OLD_KEY])).toEqual({ token, keyIndex: 0 });
+    expect(verifySignedToken(signed, [KEY])).toEqual({
+      token,
+      id: sessionIdOf(token),
+      keyIndex: 0,
+    });
+    expect(verifySignedToken(signed, [KEY, OLD_KEY])).toEqual({
+      token,
+      id: sessionIdOf(token),
+      keyIndex: 0,
+    });
   });
 
   it('verifies a token signed by an older key at that key index (rotation)', () => {
     const token = generateToken();
     const signed = signToken(token, OLD_KEY);
-    expect(verifySignedToken(signed, [KEY, OLD_KEY])).toEqual({ token, keyIndex: 1 });
+    expect(verifySignedToken(signed, [KEY, OLD_KEY])).toEqual({
+      token,
+      id: sessionIdOf(token),
+      keyIndex: 1,
+    });
     expect(verifySignedToken(signed, [KEY])).toBeNull();
   });
 
@@ -150,7 +162,11 @@ describe('signToken / verifySignedToken', () => {
           fc.string({ minLength: 32, maxLength: 64 }),
           (token, secret) => {
             const key = deriveKey(secret, 'token-signing');
-            expect(verifySignedToken(signToken(token, key), [key])).toEqual({ token, keyIndex: 0 });
+            expect(verifySignedToken(signToken(token, key), [key])).toEqual({
+              token,
+              id: sessionIdOf(token),
+              keyIndex: 0,
+            });
           },
         ),
       );

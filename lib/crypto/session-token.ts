@@ -44,6 +44,8 @@ export function signToken(token: string, key: Buffer): string {
 /** A token whose signature checked out, and the index of the key that verified it. */
 export interface VerifiedToken {
   token: string;
+  /** `sessionIdOf(token)`, computed once with the verification and remembered with it. */
+  id: string;
   keyIndex: number;
 }
 
@@ -56,7 +58,7 @@ const verifiedMemos = new WeakMap<readonly Buffer[], Map<string, VerifiedToken>>
  * wrong alphabet, a signature that does not decode to 32 bytes — is `null`, never an exception.
  *
  * Signed tokens that passed are remembered (bounded, per key list), so a session's later
- * requests skip the HMAC. Only exact strings that already passed the constant-time check are
+ * requests skip the HMAC and the SHA-256 of the id. Only exact strings that already passed the constant-time check are
  * remembered; whether the session still exists is asked of the store on every request.
  */
 export function verifySignedToken(signed: string, keys: readonly Buffer[]): VerifiedToken | null {
@@ -95,7 +97,7 @@ function verifyWithKeys(signed: string, keys: readonly Buffer[]): VerifiedToken 
   for (let keyIndex = 0; keyIndex < keys.length; keyIndex++) {
     // Constant-time: the time taken must not tell how many leading bytes of a forgery matched.
     if (timingSafeEqual(signatureOf(token, keys[keyIndex]), given)) {
-      return Object.freeze({ token, keyIndex });
+      return Object.freeze({ token, id: sessionIdOf(token), keyIndex });
     }
   }
   return null;

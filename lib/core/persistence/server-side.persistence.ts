@@ -36,7 +36,7 @@ export class ServerSidePersistence implements SessionPersistence {
     if (verified === null) {
       return null;
     }
-    const id = sessionIdOf(verified.token);
+    const id = verified.id;
     const record = await failClosed(this.store.get(id));
     if (record === null) {
       return null;
