@@ -45,6 +45,23 @@ describe('resolveSessionOptions', () => {
     expect(resolved.touchAfterMs).toBe(60_000);
     expect(resolved.keepOnLogin).toEqual([]);
     expect(resolved.maxDataSize).toBe(16 * 1024);
+    // Every user is limited, and listings bounded, unless the app says otherwise.
+    expect(resolved.sessionLimit).toEqual({ maxSessionsPerUser: 50, limitPolicy: 'evict-oldest' });
+    expect(resolved.maxListedSessions).toBe(50);
+  });
+
+  it('takes an explicit maxSessionsPerUser and policy', () => {
+    const resolved = resolveSessionOptions({
+      secret: SECRET,
+      maxSessionsPerUser: 3,
+      sessionLimitPolicy: 'refuse',
+    });
+    expect(resolved.sessionLimit).toEqual({ maxSessionsPerUser: 3, limitPolicy: 'refuse' });
+    expect(resolved.maxListedSessions).toBe(3);
+  });
+
+  it("store: 'cookie' needs no session limit: the default does not apply there", () => {
+    expect(resolveSessionOptions({ secret: SECRET, store: 'cookie' }).sessionLimit).toEqual({});
   });
 
   it('merges user cookie attributes over the defaults', () => {
@@ -144,6 +161,12 @@ describe('resolveSessionOptions', () => {
       ['idle longer than absolute', { idleTimeout: '2h', absoluteTimeout: '1h' }, /^idleTimeout/],
       ['touchAfter not below idle', { idleTimeout: '1m', touchAfter: '1m' }, /^touchAfter/],
       ['a tiny maxDataSize', { maxDataSize: 10 }, /^maxDataSize/],
+      ['a zero maxSessionsPerUser', { maxSessionsPerUser: 0 }, /^maxSessionsPerUser/],
+      [
+        "maxSessionsPerUser with store: 'cookie' (it could never be enforced)",
+        { store: 'cookie', maxSessionsPerUser: 5 },
+        /^maxSessionsPerUser cannot be enforced with store: 'cookie'/,
+      ],
       [
         'keepOnLogin not a list of strings',
         { keepOnLogin: [1 as unknown as string] },
