@@ -275,10 +275,13 @@ end
 local function counts(member)
   return redis.call('SISMEMBER', ev, member) == 0 and redis.call('SISMEMBER', mv, member) == 0
 end
-local others = redis.call('ZCARD', idx) - redis.call('SCARD', ev) - redis.call('SCARD', mv)
-if redis.call('ZSCORE', idx, id) then
+local present = redis.call('ZSCORE', idx, id)
+if present then
   redis.call('SREM', ev, id)
   redis.call('SREM', mv, id)
+end
+local others = redis.call('ZCARD', idx) - redis.call('SCARD', ev) - redis.call('SCARD', mv)
+if present then
   others = others - 1
 end
 local movesOwn = replaced ~= '' and redis.call('ZSCORE', idx, replaced) ~= false
