@@ -145,7 +145,12 @@ export class SessionService {
       );
       return -1;
     }
-    return failClosed(this.runtime.store.destroyByUser(userId, options.except));
+    // `except` names the caller's session even after a regenerate() in this request: keep the
+    // stored session that the commit will move, or the move would find it revoked.
+    const except = options.except;
+    const keep =
+      except === undefined ? undefined : this.runtime.context.getStore()?.storedIdOf(except);
+    return failClosed(this.runtime.store.destroyByUser(userId, keep ?? except));
   }
 
   private requestSession(method: string): SessionState {

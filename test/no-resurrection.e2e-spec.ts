@@ -1,12 +1,21 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/globals';
-import type { INestApplication } from '@nestjs/common';
+import { Controller, HttpCode, Module, Post, type INestApplication } from '@nestjs/common';
+import { Test } from '@nestjs/testing';
 import type { Redis } from 'ioredis';
-import { MemoryStore, RedisStore, type SessionStore } from 'nest-secure-session';
+import {
+  MemoryStore,
+  RedisStore,
+  Session,
+  SessionHandle,
+  SessionModule,
+  SessionService,
+  type SessionStore,
+} from 'nest-secure-session';
 import request, { type Response } from 'supertest';
 import { PausingStore } from '../lib/testing/index.js';
-import { createTestApp, FakeClock } from './fixtures/test-app.js';
-import { login, sessionSetCookies } from './fixtures/session-helpers.js';
-import { PLATFORMS } from './support/platforms.js';
+import { createTestApp, FakeClock, TEST_CONTROLLERS, TEST_SECRET } from './fixtures/test-app.js';
+import { cookieFrom, login, sessionSetCookies } from './fixtures/session-helpers.js';
+import { initApp, PLATFORMS } from './support/platforms.js';
 import { connectRedis, deleteKeysWithPrefix, uniquePrefix } from './support/redis-env.js';
 
 /**
@@ -177,4 +186,62 @@ describe.each(PLATFORMS)('no resurrection over HTTP (%s)', (platform) => {
       );
     });
   });
+});
+
+/** "Sign out everywhere else" in the request that also regenerates (e.g. a password change). */
+@Controller('password')
+class PasswordController {
+  constructor(private readonly sessions: SessionService) {}
+
+  @Post('regenerate-then-revoke-others')
+  @HttpCode(200)
+  async regenerateThenRevoke(@Session() session: SessionHandle) {
+    await session.regenerate();
+    const except = session.id;
+    return { revoked: await this.sessions.revokeAllForUser(session.userId as string, { except }) };
+  }
+
+  @Post('revoke-others-then-regenerate')
+  @HttpCode(200)
+  async revokeThenRegenerate(@Session() session: SessionHandle) {
+    const except = session.id;
+    const revoked = await this.sessions.revokeAllForUser(session.userId as string, { except });
+    await session.regenerate();
+    return { revoked };
+  }
+}
+
+describe.each(PLATFORMS)('revoking the others in a request that regenerates (%s)', (platform) => {
+  let app: INestApplication;
+
+  beforeAll(async () => {
+    @Module({
+      imports: [SessionModule.forRoot({ secret: TEST_SECRET, global: true, csrf: false })],
+      controllers: [...TEST_CONTROLLERS, PasswordController],
+    })
+    class PasswordAppModule {}
+    app = await initApp(
+      await Test.createTestingModule({ imports: [PasswordAppModule] }).compile(),
+      platform,
+    );
+  });
+  afterAll(async () => {
+    await app.close();
+  });
+
+  it.each(['regenerate-then-revoke-others', 'revoke-others-then-regenerate'])(
+    '%s: the caller keeps a (new) session, every other one ends',
+    async (route) => {
+      const userId = `password-${platform}-${route}`;
+      const here = await login(app, userId);
+      const elsewhere = await login(app, userId);
+      const changed = await request(app.getHttpServer())
+        .post(`/password/${route}`)
+        .set('Cookie', here.cookie)
+        .expect(200, { revoked: 1 });
+      await request(app.getHttpServer()).get('/me').set('Cookie', cookieFrom(changed)).expect(200);
+      await request(app.getHttpServer()).get('/me').set('Cookie', here.cookie).expect(401);
+      await request(app.getHttpServer()).get('/me').set('Cookie', elsewhere.cookie).expect(401);
+    },
+  );
 });

@@ -85,6 +85,17 @@ export class SessionState extends SessionHandle {
     return this.ensureContents().record.id;
   }
 
+  /**
+   * The id the session `id` is stored under until this request commits: while a move
+   * (regenerate, login) is pending, the id it replaces; else `id` itself.
+   */
+  storedIdOf(id: string): string {
+    const pending = this.contents !== null && !this.persisted && this.contents.record.id === id;
+    return pending && this.obsoleteIds.length > 0
+      ? this.obsoleteIds[this.obsoleteIds.length - 1]
+      : id;
+  }
+
   get userId(): string | null {
     return this.loadedContents()?.record.userId ?? null;
   }
