@@ -5,6 +5,7 @@ export {
   SessionCookieTooLargeError,
   SessionDataTooLargeError,
   SessionLimitExceededError,
+  SessionRevokedError,
   SessionStoreUnavailableError,
 } from './core/session.errors.js';
 export * from './decorators/index.js';

@@ -101,8 +101,9 @@ export class SessionService {
   }
 
   /**
-   * The user's live sessions, oldest first. Needs a server-side store: stateless sessions
-   * (`store: 'cookie'`) are not listed anywhere, so this throws in that mode.
+   * The user's live sessions, oldest first: at most `maxSessionsPerUser` (default 50), the
+   * newest. Needs a server-side store: stateless sessions (`store: 'cookie'`) are not listed
+   * anywhere, so this throws in that mode.
    */
   async listForUser(userId: string): Promise<SessionInfo[]> {
     if (this.runtime.options.stateless) {
@@ -110,8 +111,10 @@ export class SessionService {
         "listForUser() needs a server-side store; with store: 'cookie' sessions are not listed anywhere",
       );
     }
-    const records = await failClosed(this.runtime.store.listByUser(userId));
-    return records.map((record) => ({
+    const limit = this.runtime.options.maxListedSessions;
+    const records = await failClosed(this.runtime.store.listByUser(userId, limit));
+    // A store that ignores the limit is still held to it.
+    return records.slice(Math.max(0, records.length - limit)).map((record) => ({
       id: record.id,
       createdAt: new Date(record.createdAt),
       lastSeenAt: new Date(record.lastSeenAt),
@@ -142,7 +145,12 @@ export class SessionService {
       await failClosed(revocations.revokeUser(userId, now, until, now));
       return -1;
     }
-    return failClosed(this.runtime.store.destroyByUser(userId, options.except));
+    // `except` names the caller's session even after a regenerate() in this request: keep the
+    // stored session that the commit will move, or the move would find it revoked.
+    const except = options.except;
+    const keep =
+      except === undefined ? undefined : this.runtime.context.getStore()?.storedIdOf(except);
+    return failClosed(this.runtime.store.destroyByUser(userId, keep ?? except));
   }
 
   private requestSession(method: string): SessionState {

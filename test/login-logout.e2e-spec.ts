@@ -50,7 +50,13 @@ describe.each(PLATFORMS)('login and logout (%s)', (platform) => {
 
       expect(valueOf(second.cookie).split('.')[0]).not.toBe(valueOf(first.cookie).split('.')[0]);
       expect(second.id).not.toBe(first.id);
-      expect(store.spies.destroy).toHaveBeenCalledWith(first.id);
+      // One store call: the new session is written only if the old one is live, which it ends.
+      expect(store.spies.set).toHaveBeenCalledWith(
+        expect.objectContaining({ id: second.id }),
+        expect.any(Number),
+        expect.objectContaining({ replaces: first.id }),
+      );
+      expect(store.spies.destroy).not.toHaveBeenCalled();
       expect(await store.store.get(first.id)).toBeNull();
       await request(app.getHttpServer()).get('/me').set('Cookie', first.cookie).expect(401);
       await request(app.getHttpServer()).get('/me').set('Cookie', second.cookie).expect(200);

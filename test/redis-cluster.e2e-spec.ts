@@ -1,7 +1,13 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import type { Cluster, Redis } from 'ioredis';
-import { RedisStore, SessionLimitExceededError, type SessionRecord } from 'nest-secure-session';
+import {
+  RedisStore,
+  SessionLimitExceededError,
+  SessionRevokedError,
+  type SessionRecord,
+} from 'nest-secure-session';
 import { runRevocationStoreConformance, runSessionStoreConformance } from '../lib/testing/index.js';
+import { pausingClient } from './support/pausing-redis.js';
 import { connectCluster, deleteKeysWithPrefix, uniquePrefix } from './support/redis-env.js';
 import { startRedisCluster, type RedisCluster } from './support/redis-server.js';
 
@@ -39,6 +45,7 @@ runRevocationStoreConformance({
 });
 
 let sequence = 0;
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 function newRecord(userId: string | null, createdAt = Date.now()): SessionRecord {
   const now = Date.now();
   sequence++;
@@ -146,7 +153,15 @@ describe('RedisStore on Cluster: slots', () => {
     expect(scripts(update)).toBe(1);
     expect(update.hgetall).toBeUndefined();
     expect(scripts(await commandStats(() => store.touch(record.id, touch, 60_000)))).toBe(1);
-    expect(await commandStats(() => store.destroy(record.id))).toEqual({ del: 1 });
+    // A move: the new hash, the index, the end of the old hash (and a prune sent without waiting).
+    const moved = newRecord(userId, record.createdAt);
+    const move = await commandStats(async () => {
+      await store.set(moved, 60_000, { maxSessionsPerUser: 5, replaces: record.id });
+      await sleep(50);
+    });
+    expect(scripts(move)).toBe(4);
+    expect(move.hgetall).toBeUndefined();
+    expect(await commandStats(() => store.destroy(moved.id))).toEqual({ del: 1 });
   });
 });
 
@@ -186,6 +201,103 @@ describe('RedisStore on Cluster: two app instances', () => {
       // A session written through one instance is revoked through the other.
       expect(await stores[1].destroyByUser(userId)).toBe(3);
       expect(await stores[0].listByUser(userId)).toEqual([]);
+    }
+  });
+});
+
+describe('RedisStore on Cluster: a move interleaved with revocations (between its round trips)', () => {
+  const plain = () => new RedisStore({ client, prefix });
+
+  async function userSession(label: string): Promise<{ userId: string; old: SessionRecord }> {
+    const userId = `${label}-${sequence}-${Math.random().toString(36).slice(2)}`;
+    const old = newRecord(userId);
+    await plain().set(old, 60_000, { maxSessionsPerUser: 5 });
+    return { userId, old };
+  }
+
+  it('a revoke-all that listed the old id before the move still ends the moved session', async () => {
+    const { userId, old } = await userSession('listed-before');
+    const paused = pausingClient(client);
+    const held = paused.hold('nestSecureSessionDestroyOwned');
+    const revokeAll = new RedisStore({ client: paused.client, prefix }).destroyByUser(userId);
+    await held.reached;
+    const moved = newRecord(userId, old.createdAt);
+    await plain().set(moved, 60_000, { maxSessionsPerUser: 5, replaces: old.id });
+    held.release();
+    expect(await revokeAll).toBe(1);
+    expect(await plain().get(moved.id)).toBeNull();
+    expect(await plain().listByUser(userId)).toEqual([]);
+  });
+
+  it('a revoke-all between the index step and the end of the old session ends both; the move is refused', async () => {
+    const { userId, old } = await userSession('between-index-and-claim');
+    const paused = pausingClient(client);
+    const held = paused.hold('nestSecureSessionClaim');
+    const moved = newRecord(userId, old.createdAt);
+    const move = new RedisStore({ client: paused.client, prefix }).set(moved, 60_000, {
+      maxSessionsPerUser: 5,
+      replaces: old.id,
+    });
+    move.catch(() => undefined);
+    await held.reached;
+    // The old id is indexed as moving (not counted, still listed for revoke-all).
+    const listed = await client.zrange(`${prefix}{u:${userId}}:idx`, '0', '-1');
+    expect(listed.sort()).toEqual([old.id, moved.id].sort());
+    expect(await client.smembers(`${prefix}{u:${userId}}:mv`)).toEqual([old.id]);
+    expect(await plain().destroyByUser(userId)).toBe(2);
+    held.release();
+    await expect(move).rejects.toBeInstanceOf(SessionRevokedError);
+    expect(await plain().get(moved.id)).toBeNull();
+    expect(await plain().get(old.id)).toBeNull();
+    expect(await plain().listByUser(userId)).toEqual([]);
+  });
+
+  it('a revoke between writing the new hash and indexing it: the move is refused, nothing is left', async () => {
+    const { userId, old } = await userSession('between-write-and-index');
+    const paused = pausingClient(client);
+    const held = paused.hold('nestSecureSessionIndex');
+    const moved = newRecord(userId, old.createdAt);
+    const move = new RedisStore({ client: paused.client, prefix }).set(moved, 60_000, {
+      maxSessionsPerUser: 5,
+      replaces: old.id,
+    });
+    move.catch(() => undefined);
+    await held.reached;
+    await plain().destroy(old.id);
+    held.release();
+    await expect(move).rejects.toBeInstanceOf(SessionRevokedError);
+    expect(await plain().get(moved.id)).toBeNull();
+    expect(await plain().listByUser(userId)).toEqual([]);
+  });
+
+  it('a login refused at the limit deletes the session it wrote before it answers', async () => {
+    // The flake of "concurrent logins through two clients": a refused login deleted its hash
+    // without waiting, so another client could still read it (4 live under a limit of 3).
+    const { userId } = await userSession('refused');
+    const paused = pausingClient(client);
+    const held = paused.hold('del');
+    const refused = newRecord(userId);
+    const login = new RedisStore({ client: paused.client, prefix }).set(refused, 60_000, {
+      maxSessionsPerUser: 1,
+      limitPolicy: 'refuse',
+    });
+    login.catch(() => undefined);
+    await held.reached;
+    const early = await Promise.race([
+      login.then(
+        () => 'answered',
+        () => 'answered',
+      ),
+      sleep(100).then(() => 'waiting'),
+    ]);
+    expect(early).toBe('waiting');
+    held.release();
+    await expect(login).rejects.toBeInstanceOf(SessionLimitExceededError);
+    const other = await connectCluster(cluster.startupNodes);
+    try {
+      expect(await new RedisStore({ client: other, prefix }).get(refused.id)).toBeNull();
+    } finally {
+      await other.quit();
     }
   });
 });

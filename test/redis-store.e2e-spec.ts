@@ -1,6 +1,11 @@
 import { afterAll, beforeAll, describe, expect, it, jest } from '@jest/globals';
 import { Redis } from 'ioredis';
-import { RedisStore, type SessionRecord } from 'nest-secure-session';
+import {
+  RedisStore,
+  SessionDataTooLargeError,
+  SessionRevokedError,
+  type SessionRecord,
+} from 'nest-secure-session';
 import request from 'supertest';
 import { runSessionStoreConformance } from '../lib/testing/index.js';
 import { createTestApp } from './fixtures/test-app.js';
@@ -13,6 +18,7 @@ import {
   REDIS_URL,
   uniquePrefix,
 } from './support/redis-env.js';
+import { pausingClient } from './support/pausing-redis.js';
 import { freePort, startRedisServer, type RedisServer } from './support/redis-server.js';
 
 // The shared Redis at REDIS_URL: a unique prefix per run, cleaned up after, never flushed.
@@ -80,6 +86,7 @@ describe('RedisStore specifics', () => {
       expiresAt: String(record.expiresAt),
       absoluteExpiresAt: String(record.absoluteExpiresAt),
       userAgent: 'agent',
+      dataSize: '19',
       'd:a': '"1"',
       'd:userId': '"spoofed"',
     });
@@ -88,6 +95,35 @@ describe('RedisStore specifics', () => {
       record.id,
       String(record.createdAt),
     ]);
+  });
+
+  it('keeps the data size in the hash as updates change it; a hash without it is measured once', async () => {
+    const record = newRecord({ data: { a: 'x'.repeat(10), b: '' } });
+    await store.set(record, 60_000);
+    const size = async () => Number(await shared.hget(sessionKey(record.id), 'dataSize'));
+    expect(await size()).toBe(12);
+    const now = Date.now();
+    const touch = { lastSeenAt: now, expiresAt: now + 60_000 };
+    await store.update(
+      record.id,
+      { set: { a: 'y', c: 'zz' }, deleted: ['b', 'nope'] },
+      touch,
+      60_000,
+    );
+    expect(await size()).toBe(5);
+    // Written by an older version (no dataSize): measured from the hash, then kept.
+    await shared.hdel(sessionKey(record.id), 'dataSize');
+    await expect(
+      store.update(record.id, { set: { d: 'w'.repeat(300) }, deleted: [] }, touch, 60_000, {
+        maxDataSize: 300,
+      }),
+    ).rejects.toBeInstanceOf(SessionDataTooLargeError);
+    await store.update(record.id, { set: { d: 'w'.repeat(200) }, deleted: [] }, touch, 60_000, {
+      maxDataSize: 300,
+    });
+    expect(await size()).toBe(206);
+    await store.touch(record.id, touch, 60_000);
+    expect(await size()).toBe(206);
   });
 
   it("sets the key's TTL to what is left of min(idle, absolute), never longer", async () => {
@@ -129,13 +165,18 @@ describe('RedisStore specifics', () => {
     await store.set(updated, 60_000);
     await store.set(touched, 60_000);
     const now = Date.now();
-    await store.update(
-      updated.id,
-      { set: { a: '1' }, deleted: [] },
-      { lastSeenAt: now, expiresAt: now },
-      0,
-    );
-    await store.touch(touched.id, { lastSeenAt: now, expiresAt: now - 5 }, -5);
+    // The session ended with its TTL: nothing is written, and the caller hears it (401).
+    await expect(
+      store.update(
+        updated.id,
+        { set: { a: '1' }, deleted: [] },
+        { lastSeenAt: now, expiresAt: now },
+        0,
+      ),
+    ).rejects.toBeInstanceOf(SessionRevokedError);
+    await expect(
+      store.touch(touched.id, { lastSeenAt: now, expiresAt: now - 5 }, -5),
+    ).rejects.toBeInstanceOf(SessionRevokedError);
     const spent = newRecord({ userId: 'spent-user' }, 0);
     await store.set(spent, 0);
     expect(await store.get(updated.id)).toBeNull();
@@ -296,6 +337,43 @@ describe('RedisStore with closeClient: true', () => {
   });
 });
 
+describe('RedisStore: a revoke-all racing a move (interleaved inside the store)', () => {
+  it('a revoke-all that listed the old id before the move still ends the moved session', async () => {
+    const paused = pausingClient(shared);
+    const revoking = new RedisStore({ client: paused.client, prefix });
+    const moving = new RedisStore({ client: shared, prefix });
+    const userId = `race-revoke-all-${sequence}`;
+    const old = newRecord({ userId });
+    await moving.set(old, 60_000, { maxSessionsPerUser: 5 });
+
+    const held = paused.hold('nestSecureSessionDestroyOwned');
+    const revokeAll = revoking.destroyByUser(userId);
+    await held.reached; // it has read the index: only the old id is listed
+    const moved = newRecord({ userId, createdAt: old.createdAt });
+    await moving.set(moved, 60_000, { maxSessionsPerUser: 5, replaces: old.id });
+    expect(await moving.get(moved.id)).not.toBeNull();
+    held.release();
+
+    expect(await revokeAll).toBe(1);
+    expect(await moving.get(moved.id)).toBeNull();
+    expect(await moving.get(old.id)).toBeNull();
+    expect(await moving.listByUser(userId)).toEqual([]);
+  });
+
+  it('a move is one script: the old hash becomes a tombstone, the new one is indexed in its place', async () => {
+    const userId = `tombstone-${sequence}`;
+    const old = newRecord({ userId });
+    await store().set(old, 60_000, { maxSessionsPerUser: 5 });
+    const moved = newRecord({ userId, createdAt: old.createdAt });
+    await store().set(moved, 60_000, { maxSessionsPerUser: 5, replaces: old.id });
+    expect(await shared.hgetall(`${prefix}{${old.id}}`)).toEqual({ movedTo: moved.id });
+    expect(await shared.pttl(`${prefix}{${old.id}}`)).toBeLessThanOrEqual(60_000);
+    expect(await shared.zrange(`${prefix}{u:${userId}}:idx`, '0', '-1')).toEqual([moved.id]);
+  });
+
+  const store = () => new RedisStore({ client: shared, prefix });
+});
+
 /**
  * Counts what reaches a private redis-server: `INFO commandstats` (which also counts the
  * commands scripts run) and, from `MONITOR`, the commands clients sent (scripts' own calls are
@@ -387,15 +465,20 @@ describe('RedisStore round trips (a private redis-server)', () => {
     await server?.stop();
   });
 
-  it('get is one HGETALL; set, update and touch one EVALSHA; destroy one DEL', async () => {
+  it('get is one HGETALL; set (a move included), update and touch one EVALSHA; destroy one DEL', async () => {
     const now = Date.now();
     const touch = { lastSeenAt: now, expiresAt: now + 60_000 };
     const user = newRecord({ userId: 'meter-user', data: { a: '1' } });
     const anonymous = newRecord({ data: { a: '1' } });
     const limit = { maxSessionsPerUser: 5 };
     const warmUp = newRecord({ userId: 'meter-user' });
+    const moved = newRecord({ userId: 'meter-user', data: { a: '1' } });
+    const movedAnonymous = newRecord({ data: { a: '1' } });
     // The first call of a script on a connection is an EVAL; every later one an EVALSHA.
     await store.set(warmUp, 60_000, limit);
+    const warmMove = newRecord();
+    await store.set(warmMove, 60_000);
+    await store.set(newRecord(), 60_000, { replaces: warmMove.id });
     await store.update(warmUp.id, { set: { b: '2' }, deleted: [] }, touch, 60_000);
     await store.set(newRecord(), 60_000);
 
@@ -403,12 +486,20 @@ describe('RedisStore round trips (a private redis-server)', () => {
       get: await meter.measure(() => store.get(user.id)),
       'set (anonymous)': await meter.measure(() => store.set(anonymous, 60_000)),
       'set (login, limit 5)': await meter.measure(() => store.set(user, 60_000, limit)),
-      'get (live)': await meter.measure(() => store.get(user.id)),
-      update: await meter.measure(() =>
-        store.update(user.id, { set: { b: '2' }, deleted: ['a'] }, touch, 60_000),
+      'set (move of a login)': await meter.measure(() =>
+        store.set(moved, 60_000, { ...limit, replaces: user.id }),
       ),
-      touch: await meter.measure(() => store.touch(user.id, touch, 60_000)),
-      destroy: await meter.measure(() => store.destroy(user.id)),
+      'set (move of an anonymous session)': await meter.measure(() =>
+        store.set(movedAnonymous, 60_000, { replaces: anonymous.id }),
+      ),
+      'get (live)': await meter.measure(() => store.get(moved.id)),
+      update: await meter.measure(() =>
+        store.update(moved.id, { set: { b: '2' }, deleted: ['a'] }, touch, 60_000, {
+          maxDataSize: 16_384,
+        }),
+      ),
+      touch: await meter.measure(() => store.touch(moved.id, touch, 60_000)),
+      destroy: await meter.measure(() => store.destroy(moved.id)),
     };
     const sent = Object.fromEntries(
       Object.entries(measured).map(([operation, { sent }]) => [operation, sent]),
@@ -417,6 +508,8 @@ describe('RedisStore round trips (a private redis-server)', () => {
       get: { hgetall: 1 },
       'set (anonymous)': { evalsha: 1 },
       'set (login, limit 5)': { evalsha: 1 },
+      'set (move of a login)': { evalsha: 1 },
+      'set (move of an anonymous session)': { evalsha: 1 },
       'get (live)': { hgetall: 1 },
       update: { evalsha: 1 },
       touch: { evalsha: 1 },
@@ -425,7 +518,14 @@ describe('RedisStore round trips (a private redis-server)', () => {
     // commandstats agree: one HGETALL for a read, one EVALSHA (never a full EVAL) for a write.
     expect(measured['get (live)'].stats).toEqual({ hgetall: 1 });
     expect(measured.destroy.stats).toEqual({ del: 1 });
-    for (const write of ['set (anonymous)', 'set (login, limit 5)', 'update', 'touch'] as const) {
+    for (const write of [
+      'set (anonymous)',
+      'set (login, limit 5)',
+      'set (move of a login)',
+      'set (move of an anonymous session)',
+      'update',
+      'touch',
+    ] as const) {
       expect(measured[write].stats.evalsha).toBe(1);
       expect(measured[write].stats.eval).toBeUndefined();
       expect(measured[write].stats.hgetall).toBeUndefined();
@@ -433,7 +533,7 @@ describe('RedisStore round trips (a private redis-server)', () => {
   });
 
   it.each(PLATFORMS)(
-    'per HTTP request: public 0, login 1, authenticated read 1, write 2, logout 2 (%s)',
+    'per HTTP request: public 0, login 1, authenticated read 1, write 2, login from a session or regenerate 2, logout 2 (%s)',
     async (platform) => {
       const { app } = await createTestApp(
         { store: new RedisStore({ client, prefix: `http-${platform}:` }) },
@@ -447,7 +547,10 @@ describe('RedisStore round trips (a private redis-server)', () => {
           const cookie = cookieFrom(await http().post('/login').send({ userId: 'http-user' }));
           await http().get('/me').set('Cookie', cookie).expect(200);
           await http().post('/counter').set('Cookie', cookie).expect(200);
-          await http().post('/logout').set('Cookie', cookie).expect(200);
+          const again = cookieFrom(
+            await http().post('/login').set('Cookie', cookie).send({ userId: 'http-user' }),
+          );
+          await http().post('/logout').set('Cookie', again).expect(200);
         };
         await flow(); // warm-up: scripts become EVALSHA
 
@@ -465,6 +568,24 @@ describe('RedisStore round trips (a private redis-server)', () => {
         sent.write = (
           await meter.measure(() => http().post('/counter').set('Cookie', cookie).expect(200))
         ).sent;
+        sent['login from a live session'] = (
+          await meter.measure(async () => {
+            const response = await http()
+              .post('/login')
+              .set('Cookie', cookie)
+              .send({ userId: 'http-user' });
+            cookie = cookieFrom(response);
+          })
+        ).sent;
+        sent.regenerate = (
+          await meter.measure(async () => {
+            const response = await http()
+              .post('/regenerate-and-write')
+              .set('Cookie', cookie)
+              .expect(200);
+            cookie = cookieFrom(response);
+          })
+        ).sent;
         sent.logout = (
           await meter.measure(() => http().post('/logout').set('Cookie', cookie).expect(200))
         ).sent;
@@ -476,6 +597,8 @@ describe('RedisStore round trips (a private redis-server)', () => {
           login: { evalsha: 1 },
           'authenticated read': { hgetall: 1 },
           write: { hgetall: 1, evalsha: 1 },
+          'login from a live session': { hgetall: 1, evalsha: 1 },
+          regenerate: { hgetall: 1, evalsha: 1 },
           logout: { hgetall: 1, del: 1 },
           'after logout': { hgetall: 1 },
         });

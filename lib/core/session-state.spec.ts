@@ -1,4 +1,4 @@
-import { afterEach, describe, expect, it } from '@jest/globals';
+import { afterEach, describe, expect, it, jest } from '@jest/globals';
 import type { SessionModuleOptions } from '../interfaces/session-module-options.interface.js';
 import { resolveSessionOptions } from '../options/resolve-session-options.js';
 import { MemoryStore } from '../stores/memory-session.store.js';
@@ -6,6 +6,7 @@ import { HeadersExchange } from './headers.exchange.js';
 import type { SessionExchange } from './session-exchange.js';
 import { SessionRuntime } from './session-runtime.js';
 import { SessionState } from './session-state.js';
+import { SessionRevokedError } from './session.errors.js';
 
 const SECRET = 'tX9#kQ2!vL7@pR4$wZ8%nB3^mC6&hJ1*';
 const T0 = Date.UTC(2026, 0, 1);
@@ -147,6 +148,88 @@ describe('SessionState (no server)', () => {
     expect(newId).not.toBe(oldId);
     expect(await store.get(oldId)).toBeNull();
     expect((await store.get(newId))?.userId).toBe('dave');
+  });
+
+  describe('a session that ends while the request is in flight', () => {
+    /** Loads the session `cookie` names, runs `handler`, ends the session, then commits. */
+    async function endedMidRequest(
+      runtime: SessionRuntime,
+      store: MemoryStore,
+      cookie: string,
+      handler: (state: SessionState) => Promise<void> | void,
+    ): Promise<{ exchange: FakeExchange; commit: Promise<void>; state: SessionState }> {
+      const exchange = new FakeExchange({ cookie });
+      const state = new SessionState(runtime, exchange);
+      await state.load();
+      const userId = state.userId as string;
+      await handler(state);
+      await store.destroyByUser(userId); // revoke-all from another device
+      const commit = state.commit();
+      commit.catch(() => undefined);
+      return { exchange, commit, state };
+    }
+
+    it.each<[string, (state: SessionState) => Promise<void> | void]>([
+      ['regenerate()', (state) => state.regenerate()],
+      ['login() again (step-up)', (state) => state.login('judy')],
+      ['a change', (state) => state.set('theme', 'dark')],
+    ])(
+      '%s saves nothing: SessionRevokedError (401), no new session, the cookie cleared',
+      async (_label, handler) => {
+        const { runtime, store, clock } = runtimeWith();
+        const cookie = (await request(runtime, {}, (state) => state.login('judy'))).cookieHeader();
+        clock.now += 2 * 60_000; // past touchAfter: even a read would write
+        const { exchange, commit, state } = await endedMidRequest(runtime, store, cookie, handler);
+        await expect(commit).rejects.toBeInstanceOf(SessionRevokedError);
+        await expect(commit).rejects.toMatchObject({ status: 401 });
+        expect(store.size).toBe(0);
+        expect(await store.listByUser('judy')).toEqual([]);
+        expect(exchange.cookies.get('__Host-sid')).toMatch(/^__Host-sid=; Max-Age=0/);
+        expect(state.bearerToken).toBeNull();
+      },
+    );
+
+    it('a read past touchAfter (a touch) is refused the same way', async () => {
+      const { runtime, store, clock } = runtimeWith();
+      const cookie = (await request(runtime, {}, (state) => state.login('kim'))).cookieHeader();
+      clock.now += 2 * 60_000;
+      const { commit } = await endedMidRequest(runtime, store, cookie, (state) => {
+        expect(state.userId).toBe('kim');
+      });
+      await expect(commit).rejects.toBeInstanceOf(SessionRevokedError);
+      expect(store.size).toBe(0);
+    });
+
+    it('a move is one store call that names the session it replaces', async () => {
+      const { runtime, store } = runtimeWith();
+      const cookie = (await request(runtime, {}, (state) => state.login('lee'))).cookieHeader();
+      const set = jest.spyOn(store, 'set');
+      const destroy = jest.spyOn(store, 'destroy');
+      let oldId = '';
+      await request(runtime, { cookie }, async (state) => {
+        oldId = state.id;
+        await state.regenerate();
+      });
+      expect(set).toHaveBeenCalledTimes(1);
+      expect(set.mock.calls[0][2]).toMatchObject({ replaces: oldId });
+      expect(destroy).not.toHaveBeenCalled();
+    });
+
+    it('a store that does not declare supportsReplaces keeps the older sequence: set, then destroy', async () => {
+      const { runtime, store } = runtimeWith();
+      const cookie = (await request(runtime, {}, (state) => state.login('max'))).cookieHeader();
+      Object.defineProperty(store, 'supportsReplaces', { value: undefined });
+      const set = jest.spyOn(store, 'set');
+      const destroy = jest.spyOn(store, 'destroy');
+      let oldId = '';
+      await request(runtime, { cookie }, async (state) => {
+        oldId = state.id;
+        await state.regenerate();
+      });
+      expect(set.mock.calls[0][2]).not.toHaveProperty('replaces');
+      expect(destroy).toHaveBeenCalledWith(oldId);
+      expect(await store.get(oldId)).toBeNull();
+    });
   });
 
   it('destroy() ends the session in the store and clears the cookie', async () => {

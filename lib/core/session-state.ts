@@ -11,6 +11,7 @@ import { SessionHandle } from './session-handle.js';
 import { newRecord } from './session-record.js';
 import type { SessionRuntime } from './session-runtime.js';
 import { SessionValues } from './session-values.js';
+import { SessionRevokedError } from './session.errors.js';
 
 const MAX_USER_ID_LENGTH = 256;
 
@@ -37,6 +38,8 @@ export class SessionState extends SessionHandle {
   /** Whether the session was presented by this request (rather than created by it). */
   private presented = false;
   private carrier: TokenCarrier | null;
+  /** The carrier the live session was presented in: cleared if the session ends in flight. */
+  private presentedBy: TokenCarrier | null = null;
   /** Ids this request moved away from (regenerate, login): ended at commit. */
   private obsoleteIds: string[] = [];
   /** Those of the ids ended by this request that belong to anonymous sessions. */
@@ -82,6 +85,17 @@ export class SessionState extends SessionHandle {
 
   get id(): string {
     return this.ensureContents().record.id;
+  }
+
+  /**
+   * The id the session `id` is stored under until this request commits: while a move
+   * (regenerate, login) is pending, the id it replaces; else `id` itself.
+   */
+  storedIdOf(id: string): string {
+    const pending = this.contents !== null && !this.persisted && this.contents.record.id === id;
+    return pending && this.obsoleteIds.length > 0
+      ? this.obsoleteIds[this.obsoleteIds.length - 1]
+      : id;
   }
 
   get userId(): string | null {
@@ -220,33 +234,65 @@ export class SessionState extends SessionHandle {
     const contents = this.contents;
     const now = this.runtime.now();
     let value: string | null = null;
+    let obsolete = this.obsoleteIds;
     if (contents !== null) {
-      const saved = await persistence.save({
-        record: contents.record,
-        token: this.token,
-        isNew: !this.persisted,
-        changes: contents.changes,
-        reissue: this.reissue,
-        now,
-      });
+      // A move (login, regenerate) replaces one persisted session: the store ends it in the
+      // same atomic step as the save, and refuses the save if it has ended already.
+      const replaces = obsolete.length > 0 ? obsolete[obsolete.length - 1] : null;
+      const saved = await this.ifStillLive(
+        persistence.save({
+          record: contents.record,
+          token: this.token,
+          isNew: !this.persisted,
+          changes: contents.changes,
+          reissue: this.reissue,
+          replaces,
+          now,
+        }),
+      );
       this.persisted = saved.persisted;
       value = saved.value;
       contents.changes.clear();
+      if (saved.replaced === true) {
+        obsolete = obsolete.filter((id) => id !== replaces);
+      }
     }
-    if (this.obsoleteIds.length > 0) {
-      await persistence.end(this.obsoleteIds, now, this.anonymousIds);
-      this.obsoleteIds = [];
-      this.anonymousIds.clear();
+    if (obsolete.length > 0) {
+      await persistence.end(obsolete, now, this.anonymousIds);
     }
+    this.anonymousIds.clear();
     if (contents?.record.userId != null) {
       // The response was made for a logged-in user: no shared or browser cache may keep it.
       this.exchange.setHeader('cache-control', PRIVATE_NO_STORE);
     }
+    this.obsoleteIds = [];
     if (value !== null && contents !== null && this.carrier !== null) {
       const left = Math.floor((contents.record.absoluteExpiresAt - now) / 1000);
       this.carrier.write(this.exchange, value, Math.max(0, left), this.presented);
     }
     this.reissue = false;
+  }
+
+  /**
+   * The save's result; when the session ended while this request was in flight
+   * (`SessionRevokedError`), the request is left with no session: nothing to hand out, the
+   * presented cookie cleared, and the error (`401`) rethrown to answer the request.
+   */
+  private async ifStillLive<T>(save: Promise<T>): Promise<T> {
+    try {
+      return await save;
+    } catch (error) {
+      if (error instanceof SessionRevokedError) {
+        this.contents = null;
+        this.token = null;
+        this.persisted = false;
+        this.presented = false;
+        this.obsoleteIds = [];
+        this.reissue = false;
+        this.presentedBy?.clear(this.exchange);
+      }
+      throw error;
+    }
   }
 
   /** carrier reads → persistence opens. */
@@ -268,6 +314,7 @@ export class SessionState extends SessionHandle {
       this.contents = this.contentsOf(opened.record);
       this.persisted = true;
       this.presented = true;
+      this.presentedBy = this.carrier;
       this.reissue = opened.stale;
       if (this.runtime.options.keys.data.keys.length > 1) {
         this.contents.resealStale();

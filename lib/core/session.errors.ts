@@ -3,17 +3,41 @@ import {
   HttpStatus,
   PayloadTooLargeException,
   ServiceUnavailableException,
+  UnauthorizedException,
 } from '@nestjs/common';
 
-/** `session.set()` would make the session data larger than `maxDataSize`. Answers `413`. */
+/**
+ * The session data would be larger than `maxDataSize`. Answers `413`. Thrown by
+ * `session.set()` (naming the key), and by a store's `update` when this request's delta and
+ * the changes other requests saved meanwhile add up past the limit (`key` is then `null`).
+ */
 export class SessionDataTooLargeError extends PayloadTooLargeException {
-  constructor(key: string, size: number, limit: number) {
+  constructor(key: string | null, size: number, limit: number) {
+    const after = key === null ? "this request's changes" : `setting '${key}'`;
     super({
       statusCode: HttpStatus.PAYLOAD_TOO_LARGE,
       error: 'Session Data Too Large',
-      message: `Session data would be ${size} bytes after setting '${key}', over the ${limit}-byte maxDataSize; the session was left unchanged`,
+      message: `Session data would be ${size} bytes after ${after}, over the ${limit}-byte maxDataSize; the session was left unchanged`,
     });
     this.name = 'SessionDataTooLargeError';
+  }
+}
+
+/**
+ * The session ended (logged out, revoked, evicted by `maxSessionsPerUser`, expired) while this
+ * request was using it, so what the request would have saved is dropped: no new session, no
+ * cookie, and the response becomes this `401`. Stores reject `set` (with `replaces`), `update`
+ * and `touch` with it, rather than write to a session that is gone.
+ */
+export class SessionRevokedError extends UnauthorizedException {
+  constructor() {
+    super({
+      statusCode: HttpStatus.UNAUTHORIZED,
+      error: 'Unauthorized',
+      message:
+        'The session ended (logout, revocation, session limit or expiry) while this request was in flight; nothing was saved. Sign in again',
+    });
+    this.name = 'SessionRevokedError';
   }
 }
 
@@ -54,12 +78,18 @@ export class NoSessionContextError extends Error {
   }
 }
 
-/** Awaits a store operation; a failure becomes `SessionStoreUnavailableError` (fail closed). */
+/**
+ * Awaits a store operation; a failure becomes `SessionStoreUnavailableError` (fail closed).
+ * The answers the contract gives stores (limit reached, session ended, data too large) pass
+ * through as they are.
+ */
 export async function failClosed<T>(operation: Promise<T>): Promise<T> {
   try {
     return await operation;
   } catch (error) {
-    throw error instanceof SessionLimitExceededError
+    throw error instanceof SessionLimitExceededError ||
+      error instanceof SessionRevokedError ||
+      error instanceof SessionDataTooLargeError
       ? error
       : new SessionStoreUnavailableError(error);
   }

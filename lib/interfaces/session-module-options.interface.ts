@@ -114,9 +114,16 @@ export interface SessionModuleOptions {
   keepOnLogin?: string[];
   /** Largest session data, in bytes of its encoded form. Default 16 KiB. */
   maxDataSize?: number;
-  /** Capacity of the default `MemoryStore`. Default 100 000 sessions. */
+  /**
+   * Capacity of the default `MemoryStore`: at most this many authenticated sessions, and as
+   * many anonymous ones in a budget of their own. Default 100 000.
+   */
   maxSessions?: number;
-  /** Most concurrent sessions per user; enforced atomically by the store at login. Default: no limit. */
+  /**
+   * Most concurrent sessions per user, enforced atomically by the store at login; also the
+   * most `listForUser` returns. A `regenerate()` or re-login replaces a session and is never
+   * counted twice. Default 50. Not available with `store: 'cookie'` (refused at start-up).
+   */
   maxSessionsPerUser?: number;
   /** What a login beyond `maxSessionsPerUser` does. Default `'evict-oldest'`. */
   sessionLimitPolicy?: SessionLimitPolicy;

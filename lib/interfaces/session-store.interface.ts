@@ -45,9 +45,12 @@ export interface SessionTouch {
 /** What to do when a login would give a user more than `maxSessionsPerUser` sessions. */
 export type SessionLimitPolicy = 'evict-oldest' | 'refuse';
 
-/** Per-write limits the library passes to `SessionStore.set` for authenticated sessions. */
+/** What the library passes to `SessionStore.set`: limits for authenticated sessions, and the move. */
 export interface SessionWriteOptions {
-  /** Most live sessions one user may hold, this one included. */
+  /**
+   * Most live sessions one user may hold, this one included. The library passes it for every
+   * authenticated session (default 50).
+   */
   maxSessionsPerUser?: number;
   /**
    * `'evict-oldest'` (default): destroy the user's oldest sessions to make room.
@@ -55,6 +58,30 @@ export interface SessionWriteOptions {
    * Either way the check and the write are one atomic step: concurrent logins cannot exceed it.
    */
   limitPolicy?: SessionLimitPolicy;
+  /**
+   * Public id of the session `record` replaces: a login from a live session, or
+   * `regenerate()`, moves the session to a new id. In ONE atomic step with the write, the store
+   * - checks that the session `replaces` is still live; if it is not (logged out, revoked,
+   *   evicted, expired, or already moved by a concurrent request) it rejects with
+   *   `SessionRevokedError` and stores nothing, so a session that ended never comes back
+   *   under a new id;
+   * - leaves it out of the `maxSessionsPerUser` count (a move of one of the user's sessions
+   *   is never refused and evicts no other session);
+   * - deletes it, and its index entry.
+   */
+  replaces?: string;
+}
+
+/** What the library passes to `SessionStore.update`. */
+export interface SessionUpdateOptions {
+  /**
+   * Most bytes of data the session may hold once the delta is applied to what is stored: the
+   * sum of the UTF-8 lengths of every data key and value. Checked atomically with the write,
+   * against the stored data (with what concurrent requests saved meanwhile), so concurrent
+   * deltas cannot add up past it. Beyond it, the store rejects with
+   * `SessionDataTooLargeError` (`key` `null`) and changes nothing.
+   */
+  maxDataSize?: number;
 }
 
 /**
@@ -64,9 +91,18 @@ export interface SessionWriteOptions {
  * A store reports an infrastructure failure (unreachable, timed out) by rejecting; the library
  * turns that into `503` on protected routes. It must never resolve a session it is unsure of.
  *
+ * **A session that ended never comes back.** No write may bring back a session that was
+ * destroyed, evicted or has expired: `update` and `touch` of such a session, and `set` with
+ * `replaces` naming one, reject with `SessionRevokedError` and write nothing. The library turns
+ * that into `401`: no session and no cookie for the request that was in flight.
+ *
+ * Run `runSessionStoreConformance` (from `nest-secure-session/testing`) against a new store: it
+ * checks every rule here, with forced interleavings of concurrent calls.
+ *
  * @example
  * ```ts
  * class MyStore implements SessionStore {
+ *   readonly supportsReplaces = true;
  *   async get(id) { ... }
  *   ...
  * }
@@ -74,25 +110,46 @@ export interface SessionWriteOptions {
  * ```
  */
 export interface SessionStore {
+  /**
+   * `true` when `set` honours `SessionWriteOptions.replaces`. The built-in stores do. For a
+   * store without it the library keeps the older, non-atomic sequence (`set` the new session,
+   * then `destroy` the old one), which a revocation racing the request can undo: declare it
+   * once the store passes the conformance suite.
+   */
+  readonly supportsReplaces?: boolean;
   /** The live session with this id, or `null` when unknown or expired. */
   get(id: string): Promise<SessionRecord | null>;
   /**
    * Stores a new session, or replaces one whole. Indexes it under its `userId`, if any, and
-   * enforces `options.maxSessionsPerUser` atomically with the write.
+   * enforces `options.maxSessionsPerUser` atomically with the write. With `options.replaces`,
+   * moves a session to this new id (see `SessionWriteOptions.replaces`).
    */
   set(record: SessionRecord, ttlMs: number, options?: SessionWriteOptions): Promise<void>;
   /**
    * Applies a delta to an existing session and moves its expiry to `touch.expiresAt`. Keys not
-   * named in the delta are left as they are. Does nothing when the session no longer exists
-   * (a revoked session must not come back).
+   * named in the delta are left as they are. Rejects with `SessionRevokedError`, writing
+   * nothing, when the session no longer exists (it must not come back), and with
+   * `SessionDataTooLargeError` past `options.maxDataSize`.
    */
-  update(id: string, delta: SessionDelta, touch: SessionTouch, ttlMs: number): Promise<void>;
-  /** Records activity: moves `lastSeenAt` and the expiry. Does nothing for an unknown id. */
+  update(
+    id: string,
+    delta: SessionDelta,
+    touch: SessionTouch,
+    ttlMs: number,
+    options?: SessionUpdateOptions,
+  ): Promise<void>;
+  /**
+   * Records activity: moves `lastSeenAt` and the expiry. Rejects with `SessionRevokedError`,
+   * creating nothing, when the session no longer exists.
+   */
   touch(id: string, touch: SessionTouch, ttlMs: number): Promise<void>;
   /** Deletes a session and its index entry. Unknown ids are ignored. */
   destroy(id: string): Promise<void>;
-  /** Live sessions of a user, oldest first. Drops index entries of sessions that have expired. */
-  listByUser(userId: string): Promise<SessionRecord[]>;
+  /**
+   * Live sessions of a user, oldest first; with `limit`, only the newest `limit` of them (the
+   * library passes `maxSessionsPerUser`). Drops index entries of sessions that have expired.
+   */
+  listByUser(userId: string, limit?: number): Promise<SessionRecord[]>;
   /** Deletes every session of a user except `exceptId`; resolves to how many were deleted. */
   destroyByUser(userId: string, exceptId?: string): Promise<number>;
   /** Releases timers and connections the store owns. Called on application shutdown. */

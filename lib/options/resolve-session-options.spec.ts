@@ -46,6 +46,23 @@ describe('resolveSessionOptions', () => {
     expect(resolved.socketCheckIntervalMs).toBe(5_000);
     expect(resolved.keepOnLogin).toEqual([]);
     expect(resolved.maxDataSize).toBe(16 * 1024);
+    // Every user is limited, and listings bounded, unless the app says otherwise.
+    expect(resolved.sessionLimit).toEqual({ maxSessionsPerUser: 50, limitPolicy: 'evict-oldest' });
+    expect(resolved.maxListedSessions).toBe(50);
+  });
+
+  it('takes an explicit maxSessionsPerUser and policy', () => {
+    const resolved = resolveSessionOptions({
+      secret: SECRET,
+      maxSessionsPerUser: 3,
+      sessionLimitPolicy: 'refuse',
+    });
+    expect(resolved.sessionLimit).toEqual({ maxSessionsPerUser: 3, limitPolicy: 'refuse' });
+    expect(resolved.maxListedSessions).toBe(3);
+  });
+
+  it("store: 'cookie' needs no session limit: the default does not apply there", () => {
+    expect(resolveSessionOptions({ secret: SECRET, store: 'cookie' }).sessionLimit).toEqual({});
   });
 
   it('merges user cookie attributes over the defaults', () => {
@@ -149,6 +166,12 @@ describe('resolveSessionOptions', () => {
       ['a bad socketCheckInterval', { socketCheckInterval: 'often' }, /^socketCheckInterval/],
       ['a socketCheckInterval under 100 ms', { socketCheckInterval: 50 }, /^socketCheckInterval/],
       ['a tiny maxDataSize', { maxDataSize: 10 }, /^maxDataSize/],
+      ['a zero maxSessionsPerUser', { maxSessionsPerUser: 0 }, /^maxSessionsPerUser/],
+      [
+        "maxSessionsPerUser with store: 'cookie' (it could never be enforced)",
+        { store: 'cookie', maxSessionsPerUser: 5 },
+        /^maxSessionsPerUser cannot be enforced with store: 'cookie'/,
+      ],
       [
         'keepOnLogin not a list of strings',
         { keepOnLogin: [1 as unknown as string] },

@@ -26,8 +26,10 @@ export interface ResolvedSessionOptions {
   readonly keepOnLogin: readonly string[];
   readonly maxDataSize: number;
   readonly maxSessions: number;
-  /** Passed to `SessionStore.set` for authenticated sessions. */
+  /** Passed to `SessionStore.set` for authenticated sessions (none in stateless mode). */
   readonly sessionLimit: Readonly<SessionWriteOptions>;
+  /** Most sessions `SessionService.listForUser` returns (`maxSessionsPerUser`). */
+  readonly maxListedSessions: number;
   /** Token-signing keys, HKDF-derived from the secrets; the first signs. */
   readonly signingKeys: readonly Buffer[];
   /** Keys per purpose, each HKDF-derived from every secret: the first seals, all open. */
@@ -97,6 +99,7 @@ export const SESSION_DEFAULTS = {
   keepOnLogin: [] as string[],
   maxDataSize: 16 * 1024,
   maxSessions: 100_000,
+  maxSessionsPerUser: 50,
 } as const;
 
 function messagesOf(errors: ValidationError[], prefix: string): string[] {
@@ -146,6 +149,11 @@ function storeProblems(options: SessionModuleOptions): string[] {
   if (options.store === 'cookie' && options.transport?.includes('header')) {
     problems.push(
       "store: 'cookie' keeps the session in the cookie; it cannot use the 'header' transport (use a server-side store for API clients)",
+    );
+  }
+  if (options.store === 'cookie' && options.maxSessionsPerUser !== undefined) {
+    problems.push(
+      "maxSessionsPerUser cannot be enforced with store: 'cookie' (stateless sessions are not counted anywhere); remove it, or use a server-side store",
     );
   }
   if (options.revocationStore !== undefined) {
@@ -333,6 +341,7 @@ export function resolveSessionOptions(options: SessionModuleOptions): ResolvedSe
   }
 
   const secrets = Array.isArray(options.secret) ? options.secret : [options.secret];
+  const maxSessionsPerUser = options.maxSessionsPerUser ?? SESSION_DEFAULTS.maxSessionsPerUser;
   const transport = options.transport ?? ['cookie'];
   const csrf: CsrfOptions = typeof options.csrf === 'object' ? options.csrf : {};
   return Object.freeze({
@@ -344,10 +353,15 @@ export function resolveSessionOptions(options: SessionModuleOptions): ResolvedSe
     keepOnLogin: Object.freeze([...merged.keepOnLogin]),
     maxDataSize: merged.maxDataSize,
     maxSessions: merged.maxSessions,
-    sessionLimit: Object.freeze({
-      maxSessionsPerUser: options.maxSessionsPerUser,
-      limitPolicy: options.sessionLimitPolicy ?? 'evict-oldest',
-    }),
+    sessionLimit: Object.freeze(
+      options.store === 'cookie'
+        ? {}
+        : {
+            maxSessionsPerUser,
+            limitPolicy: options.sessionLimitPolicy ?? 'evict-oldest',
+          },
+    ),
+    maxListedSessions: maxSessionsPerUser,
     signingKeys: Object.freeze(new Keyring(secrets, 'token-signing').keys.map(({ key }) => key)),
     keys: Object.freeze({
       csrf: new Keyring(secrets, 'csrf'),

@@ -7,6 +7,7 @@ import type {
   SessionRecord,
   SessionStore,
   SessionTouch,
+  SessionUpdateOptions,
   SessionWriteOptions,
 } from '../interfaces/session-store.interface.js';
 import type { SessionHint } from './socket-registry.js';
@@ -23,6 +24,11 @@ export class WatchedStore implements SessionStore {
 
   constructor(private readonly inner: SessionStore) {}
 
+  /** The inner store's: a move is atomic only where the store says so. */
+  get supportsReplaces(): boolean | undefined {
+    return this.inner.supportsReplaces;
+  }
+
   /** Sets the one listener told of calls that may have ended sessions. */
   listen(listener: (hint: SessionHint) => void): void {
     this.listener = listener;
@@ -37,8 +43,14 @@ export class WatchedStore implements SessionStore {
     this.tell({ ids: [record.id], userIds: record.userId === null ? [] : [record.userId] });
   }
 
-  update(id: string, delta: SessionDelta, touch: SessionTouch, ttlMs: number): Promise<void> {
-    return this.inner.update(id, delta, touch, ttlMs);
+  update(
+    id: string,
+    delta: SessionDelta,
+    touch: SessionTouch,
+    ttlMs: number,
+    options?: SessionUpdateOptions,
+  ): Promise<void> {
+    return this.inner.update(id, delta, touch, ttlMs, options);
   }
 
   touch(id: string, touch: SessionTouch, ttlMs: number): Promise<void> {
@@ -56,8 +68,8 @@ export class WatchedStore implements SessionStore {
     return count;
   }
 
-  listByUser(userId: string): Promise<SessionRecord[]> {
-    return this.inner.listByUser(userId);
+  listByUser(userId: string, limit?: number): Promise<SessionRecord[]> {
+    return this.inner.listByUser(userId, limit);
   }
 
   /** The revocation store (stateless mode) as the runtime uses it: revocations told likewise. */

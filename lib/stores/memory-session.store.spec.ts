@@ -1,7 +1,11 @@
 import { afterEach, describe, expect, it, jest } from '@jest/globals';
 import { Module } from '@nestjs/common';
 import { Test } from '@nestjs/testing';
-import { SessionLimitExceededError } from '../core/session.errors.js';
+import {
+  SessionDataTooLargeError,
+  SessionLimitExceededError,
+  SessionRevokedError,
+} from '../core/session.errors.js';
 import { SessionStore, type SessionRecord } from '../interfaces/session-store.interface.js';
 import { SessionModule } from '../session.module.js';
 import { MemoryStore } from './memory-session.store.js';
@@ -157,11 +161,11 @@ describe('MemoryStore', () => {
     it('evicts the least recently used session beyond maxSessions', async () => {
       const { store } = newStore({ maxSessions: 3 });
       await store.set(record('a', { userId: 'u' }), MINUTE);
-      await store.set(record('b'), MINUTE);
-      await store.set(record('c'), MINUTE);
+      await store.set(record('b', { userId: 'v' }), MINUTE);
+      await store.set(record('c', { userId: 'w' }), MINUTE);
       await store.get('a'); // a is now the most recently used
 
-      await store.set(record('d'), MINUTE);
+      await store.set(record('d', { userId: 'x' }), MINUTE);
 
       expect(store.size).toBe(3);
       expect(await store.get('b')).toBeNull();
@@ -173,9 +177,39 @@ describe('MemoryStore', () => {
     it('drops the user index entry of an evicted session', async () => {
       const { store } = newStore({ maxSessions: 1 });
       await store.set(record('a', { userId: 'u' }), MINUTE);
-      await store.set(record('b'), MINUTE);
+      await store.set(record('b', { userId: 'v' }), MINUTE);
       expect(await store.listByUser('u')).toEqual([]);
       expect(await store.destroyByUser('u')).toBe(0);
+    });
+
+    it('anonymous sessions have a budget of their own: they never evict authenticated ones', async () => {
+      const { store } = newStore({ maxSessions: 10 });
+      for (let i = 0; i < 10; i++) {
+        await store.set(record(`user-${i}`, { userId: `u${i}` }), MINUTE);
+      }
+      // An anonymous flood (each one costs an attacker a request) …
+      for (let i = 0; i < 1_000; i++) {
+        await store.set(record(`anon-${i}`), MINUTE);
+      }
+      // … evicts only anonymous sessions: every signed-in user keeps theirs.
+      for (let i = 0; i < 10; i++) {
+        expect(await store.get(`user-${i}`)).not.toBeNull();
+      }
+      expect(await store.get('anon-0')).toBeNull();
+      expect(await store.get('anon-999')).not.toBeNull();
+      expect(store.size).toBe(20);
+    });
+
+    it('maxAnonymousSessions sizes the anonymous budget', async () => {
+      const { store } = newStore({ maxSessions: 5, maxAnonymousSessions: 2 });
+      for (const id of ['a1', 'a2', 'a3']) {
+        await store.set(record(id), MINUTE);
+      }
+      await store.set(record('u1', { userId: 'u' }), MINUTE);
+      expect(await store.get('a1')).toBeNull();
+      expect(await store.get('a3')).not.toBeNull();
+      expect(await store.get('u1')).not.toBeNull();
+      expect(store.size).toBe(3);
     });
   });
 
@@ -200,18 +234,41 @@ describe('MemoryStore', () => {
       );
     });
 
-    it('does nothing for an unknown (or revoked) id', async () => {
+    it('rejects with SessionRevokedError, creating nothing, for an unknown (or revoked) id', async () => {
       const { store } = newStore();
       await store.set(record('a'), MINUTE);
       await store.destroy('a');
-      await store.update(
-        'a',
-        { set: { x: '1' }, deleted: [] },
-        { lastSeenAt: T0, expiresAt: T0 + MINUTE },
-        MINUTE,
-      );
+      await expect(
+        store.update(
+          'a',
+          { set: { x: '1' }, deleted: [] },
+          { lastSeenAt: T0, expiresAt: T0 + MINUTE },
+          MINUTE,
+        ),
+      ).rejects.toBeInstanceOf(SessionRevokedError);
       expect(await store.get('a')).toBeNull();
       expect(store.size).toBe(0);
+    });
+
+    it('rejects with SessionDataTooLargeError past maxDataSize, counting what is stored', async () => {
+      const { store } = newStore();
+      await store.set(record('a', { data: { first: 'x'.repeat(600) } }), MINUTE);
+      const touch = { lastSeenAt: T0, expiresAt: T0 + MINUTE };
+      const limit = { maxDataSize: 1024 };
+      // On its own this delta fits (6 + 600 bytes); with what is stored it does not.
+      await expect(
+        store.update('a', { set: { second: 'y'.repeat(600) }, deleted: [] }, touch, MINUTE, limit),
+      ).rejects.toBeInstanceOf(SessionDataTooLargeError);
+      expect(Object.keys((await store.get('a'))?.data ?? {})).toEqual(['first']);
+      // Replacing or deleting keys is measured after the delta.
+      await store.update(
+        'a',
+        { set: { second: 'y'.repeat(600) }, deleted: ['first'] },
+        touch,
+        MINUTE,
+        limit,
+      );
+      expect(Object.keys((await store.get('a'))?.data ?? {})).toEqual(['second']);
     });
 
     it('keeps no reference to the delta', async () => {
@@ -234,9 +291,11 @@ describe('MemoryStore', () => {
       );
     });
 
-    it('does nothing for an unknown id', async () => {
+    it('rejects with SessionRevokedError, creating nothing, for an unknown id', async () => {
       const { store } = newStore();
-      await store.touch('ghost', { lastSeenAt: T0, expiresAt: T0 + MINUTE }, MINUTE);
+      await expect(
+        store.touch('ghost', { lastSeenAt: T0, expiresAt: T0 + MINUTE }, MINUTE),
+      ).rejects.toBeInstanceOf(SessionRevokedError);
       expect(await store.get('ghost')).toBeNull();
       expect(store.size).toBe(0);
     });
@@ -314,6 +373,42 @@ describe('MemoryStore', () => {
 
       expect(await store.get('2')).toBeNull();
       expect((await store.listByUser('u')).map((r) => r.id)).toEqual(['1']);
+    });
+
+    it('a move (replaces) is not counted: never refused, evicts no other session', async () => {
+      const { store } = newStore();
+      for (const limitPolicy of ['refuse', 'evict-oldest'] as const) {
+        const user = `mover-${limitPolicy}`;
+        const limit = { maxSessionsPerUser: 2, limitPolicy };
+        await store.set(record(`${user}-a`, { userId: user, createdAt: T0 }), MINUTE, limit);
+        await store.set(record(`${user}-b`, { userId: user, createdAt: T0 + 1 }), MINUTE, limit);
+        await store.set(record(`${user}-c`, { userId: user, createdAt: T0 + 1 }), MINUTE, {
+          ...limit,
+          replaces: `${user}-b`,
+        });
+        expect((await store.listByUser(user)).map((r) => r.id)).toEqual([`${user}-a`, `${user}-c`]);
+        expect(await store.get(`${user}-b`)).toBeNull();
+      }
+    });
+
+    it('a move from a session that is gone rejects with SessionRevokedError and stores nothing', async () => {
+      const { store } = newStore();
+      await store.set(record('old', { userId: 'u' }), MINUTE);
+      await store.destroy('old');
+      await expect(
+        store.set(record('new', { userId: 'u' }), MINUTE, { replaces: 'old' }),
+      ).rejects.toBeInstanceOf(SessionRevokedError);
+      expect(await store.get('new')).toBeNull();
+      expect(await store.listByUser('u')).toEqual([]);
+    });
+
+    it('listByUser with a limit returns the newest sessions, oldest first', async () => {
+      const { store } = newStore();
+      for (let i = 0; i < 5; i++) {
+        await store.set(record(`s${i}`, { userId: 'u', createdAt: T0 + i }), MINUTE);
+      }
+      expect((await store.listByUser('u', 2)).map((r) => r.id)).toEqual(['s3', 's4']);
+      expect(await store.listByUser('u', 10)).toHaveLength(5);
     });
 
     it('does not count expired sessions, other users or anonymous sessions', async () => {

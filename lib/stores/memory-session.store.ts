@@ -1,16 +1,31 @@
-import { SessionLimitExceededError } from '../core/session.errors.js';
+import { encodedSize } from '../core/session-data.codec.js';
+import {
+  SessionDataTooLargeError,
+  SessionLimitExceededError,
+  SessionRevokedError,
+} from '../core/session.errors.js';
 import type {
   SessionDelta,
   SessionRecord,
   SessionStore,
   SessionTouch,
+  SessionUpdateOptions,
   SessionWriteOptions,
 } from '../interfaces/session-store.interface.js';
 
 /** Options of `MemoryStore`. */
 export interface MemoryStoreOptions {
-  /** Most sessions kept; the least recently used is evicted beyond it. Default 100 000. */
+  /**
+   * Most authenticated sessions kept; the least recently used of them is evicted beyond it.
+   * Default 100 000.
+   */
   maxSessions?: number;
+  /**
+   * Most anonymous sessions kept: a budget of their own, so that anonymous visitors (who cost
+   * nothing to create) can only ever evict each other, never a signed-in user's session.
+   * Default: `maxSessions`.
+   */
+  maxAnonymousSessions?: number;
   /** How often expired sessions are swept, in ms. Default 60 000. */
   sweepIntervalMs?: number;
   /** Clock, for tests. Default `Date.now`. */
@@ -23,7 +38,13 @@ export interface MemoryStoreOptions {
  *
  * Every operation is O(1): a `Map` in (approximately) least-recently-used order, expiry checked
  * on read, and a periodic sweep that stops at the first live session. It keeps copies, so a
- * handler cannot change stored state by reference.
+ * handler cannot change stored state by reference. Anonymous and authenticated sessions are
+ * kept apart, each with its own capacity and recency order.
+ *
+ * Every operation runs synchronously from its checks to its writes, so each is atomic: a move
+ * (`set` with `replaces`), an update or a touch of a session that has just been destroyed or
+ * evicted is refused with `SessionRevokedError`, and concurrent logins cannot pass
+ * `maxSessionsPerUser`.
  *
  * Recency is kept lazily: a read moves a session to the young end only once it has drifted into
  * the older half of the map. Moving it on every read (delete + set) would leave a deleted entry
@@ -31,16 +52,17 @@ export interface MemoryStoreOptions {
  * the next rehash. Eviction still takes a session that was not read since it entered that half.
  */
 export class MemoryStore implements SessionStore {
-  private readonly sessions = new Map<string, StoredSession>();
-  /** Insertions so far; a session's `position` is the value at its last (re)insertion. */
-  private insertions = 0;
+  readonly supportsReplaces = true;
+  private readonly authenticated: RecencyList;
+  private readonly anonymous: RecencyList;
   private readonly idsByUser = new Map<string, Set<string>>();
-  private readonly maxSessions: number;
   private readonly now: () => number;
   private readonly sweepTimer: NodeJS.Timeout;
 
   constructor(options: MemoryStoreOptions = {}) {
-    this.maxSessions = options.maxSessions ?? 100_000;
+    const maxSessions = options.maxSessions ?? 100_000;
+    this.authenticated = new RecencyList(maxSessions);
+    this.anonymous = new RecencyList(options.maxAnonymousSessions ?? maxSessions);
     this.now = options.now ?? Date.now;
     this.sweepTimer = setInterval(() => this.sweepExpired(), options.sweepIntervalMs ?? 60_000);
     this.sweepTimer.unref();
@@ -48,7 +70,7 @@ export class MemoryStore implements SessionStore {
 
   /** Number of sessions held, expired ones not yet swept included. */
   get size(): number {
-    return this.sessions.size;
+    return this.authenticated.sessions.size + this.anonymous.sessions.size;
   }
 
   async get(id: string): Promise<SessionRecord | null> {
@@ -56,11 +78,12 @@ export class MemoryStore implements SessionStore {
     if (record === undefined) {
       return null;
     }
-    if (this.insertions - record.position > this.sessions.size >> 1) {
+    const list = this.listOf(record);
+    if (list.insertions - record.position > list.sessions.size >> 1) {
       // In the older half: move to the most recently used end.
-      this.sessions.delete(id);
-      record.position = ++this.insertions;
-      this.sessions.set(id, record);
+      list.sessions.delete(id);
+      record.position = ++list.insertions;
+      list.sessions.set(id, record);
     }
     return copyOf(record);
   }
@@ -70,34 +93,58 @@ export class MemoryStore implements SessionStore {
     _ttlMs: number,
     options: SessionWriteOptions = {},
   ): Promise<void> {
-    const limit = options.maxSessionsPerUser;
+    // Synchronous from here to the insert: no other call can interleave with the checks.
+    const { maxSessionsPerUser: limit, replaces } = options;
+    const replaced = replaces === undefined ? undefined : this.liveRecord(replaces);
+    if (replaces !== undefined && replaced === undefined) {
+      throw new SessionRevokedError();
+    }
     if (record.userId !== null && limit !== undefined) {
-      // Synchronous from here to the insert: no other login can interleave with the check.
-      const others = this.liveSessionsOf(record.userId).filter(({ id }) => id !== record.id);
-      if (others.length >= limit && options.limitPolicy === 'refuse') {
-        throw new SessionLimitExceededError(limit);
-      }
-      for (const oldest of others.slice(0, Math.max(0, others.length - limit + 1))) {
-        this.remove(oldest);
+      const others = this.liveSessionsOf(record.userId).filter(
+        ({ id }) => id !== record.id && id !== replaces,
+      );
+      if (others.length >= limit) {
+        if (options.limitPolicy !== 'refuse') {
+          others.slice(0, others.length - limit + 1).forEach((oldest) => this.remove(oldest));
+        } else if (replaced?.userId !== record.userId) {
+          // A move of one of the user's own sessions adds none: never refused.
+          throw new SessionLimitExceededError(limit);
+        }
       }
     }
-    const previous = this.sessions.get(record.id);
+    if (replaced !== undefined) {
+      this.remove(replaced);
+    }
+    const previous = this.find(record.id);
     if (previous !== undefined) {
       this.remove(previous);
     }
     this.insert(storedCopyOf(record));
   }
 
-  async update(id: string, delta: SessionDelta, touch: SessionTouch): Promise<void> {
+  async update(
+    id: string,
+    delta: SessionDelta,
+    touch: SessionTouch,
+    _ttlMs: number,
+    options: SessionUpdateOptions = {},
+  ): Promise<void> {
     const record = this.liveRecord(id);
     if (record === undefined) {
-      return;
+      throw new SessionRevokedError();
     }
-    // The stored record is the store's own copy: it may change in place.
     const data = { ...record.data, ...delta.set };
     for (const key of delta.deleted) {
       delete data[key];
     }
+    const limit = options.maxDataSize;
+    if (limit !== undefined) {
+      const size = encodedSize(data);
+      if (size > limit) {
+        throw new SessionDataTooLargeError(null, size, limit);
+      }
+    }
+    // The stored record is the store's own copy: it may change in place.
     record.data = data;
     record.lastSeenAt = touch.lastSeenAt;
     record.expiresAt = touch.expiresAt;
@@ -105,27 +152,30 @@ export class MemoryStore implements SessionStore {
 
   async touch(id: string, touch: SessionTouch): Promise<void> {
     const record = this.liveRecord(id);
-    if (record !== undefined) {
-      record.lastSeenAt = touch.lastSeenAt;
-      record.expiresAt = touch.expiresAt;
+    if (record === undefined) {
+      throw new SessionRevokedError();
     }
+    record.lastSeenAt = touch.lastSeenAt;
+    record.expiresAt = touch.expiresAt;
   }
 
   async destroy(id: string): Promise<void> {
-    const record = this.sessions.get(id);
+    const record = this.find(id);
     if (record !== undefined) {
       this.remove(record);
     }
   }
 
-  async listByUser(userId: string): Promise<SessionRecord[]> {
-    return this.liveSessionsOf(userId).map(copyOf);
+  async listByUser(userId: string, limit?: number): Promise<SessionRecord[]> {
+    const live = this.liveSessionsOf(userId);
+    const from = limit === undefined ? 0 : Math.max(0, live.length - limit);
+    return live.slice(from).map(copyOf);
   }
 
   async destroyByUser(userId: string, exceptId?: string): Promise<number> {
     let destroyed = 0;
     for (const id of [...(this.idsByUser.get(userId) ?? [])]) {
-      const record = this.sessions.get(id);
+      const record = this.authenticated.sessions.get(id);
       if (record !== undefined && id !== exceptId) {
         this.remove(record);
         destroyed++;
@@ -144,11 +194,13 @@ export class MemoryStore implements SessionStore {
    */
   sweepExpired(): void {
     const now = this.now();
-    for (const record of this.sessions.values()) {
-      if (record.expiresAt > now) {
-        return;
+    for (const list of [this.anonymous, this.authenticated]) {
+      for (const record of list.sessions.values()) {
+        if (record.expiresAt > now) {
+          break;
+        }
+        this.remove(record);
       }
-      this.remove(record);
     }
   }
 
@@ -157,7 +209,7 @@ export class MemoryStore implements SessionStore {
     const now = this.now();
     const live: StoredSession[] = [];
     for (const id of this.idsByUser.get(userId) ?? []) {
-      const record = this.sessions.get(id);
+      const record = this.authenticated.sessions.get(id);
       if (record !== undefined && record.expiresAt <= now) {
         this.remove(record);
       } else if (record !== undefined) {
@@ -167,9 +219,13 @@ export class MemoryStore implements SessionStore {
     return live.sort((a, b) => a.createdAt - b.createdAt);
   }
 
+  private find(id: string): StoredSession | undefined {
+    return this.authenticated.sessions.get(id) ?? this.anonymous.sessions.get(id);
+  }
+
   /** The stored record if it is still live; an expired one is removed. */
   private liveRecord(id: string): StoredSession | undefined {
-    const record = this.sessions.get(id);
+    const record = this.find(id);
     if (record !== undefined && record.expiresAt <= this.now()) {
       this.remove(record);
       return undefined;
@@ -177,15 +233,21 @@ export class MemoryStore implements SessionStore {
     return record;
   }
 
+  /** The budget a session counts against: a record's `userId` never changes once stored. */
+  private listOf(record: SessionRecord): RecencyList {
+    return record.userId === null ? this.anonymous : this.authenticated;
+  }
+
   private insert(record: StoredSession): void {
-    if (this.sessions.size >= this.maxSessions) {
-      const leastRecentlyUsed = this.sessions.values().next().value;
+    const list = this.listOf(record);
+    if (list.sessions.size >= list.capacity) {
+      const leastRecentlyUsed = list.sessions.values().next().value;
       if (leastRecentlyUsed !== undefined) {
         this.remove(leastRecentlyUsed);
       }
     }
-    record.position = ++this.insertions;
-    this.sessions.set(record.id, record);
+    record.position = ++list.insertions;
+    list.sessions.set(record.id, record);
     if (record.userId !== null) {
       let ids = this.idsByUser.get(record.userId);
       if (ids === undefined) {
@@ -197,7 +259,7 @@ export class MemoryStore implements SessionStore {
   }
 
   private remove(record: StoredSession): void {
-    this.sessions.delete(record.id);
+    this.listOf(record).sessions.delete(record.id);
     if (record.userId !== null) {
       const ids = this.idsByUser.get(record.userId);
       ids?.delete(record.id);
@@ -206,6 +268,15 @@ export class MemoryStore implements SessionStore {
       }
     }
   }
+}
+
+/** Sessions of one kind in (approximately) least-recently-used order, with their capacity. */
+class RecencyList {
+  readonly sessions = new Map<string, StoredSession>();
+  /** Insertions so far; a session's `position` is the value at its last (re)insertion. */
+  insertions = 0;
+
+  constructor(readonly capacity: number) {}
 }
 
 /** A record as the store keeps it: its own copy, with its place in the recency order. */

@@ -3,15 +3,21 @@
  * every script touches keys of ONE hash slot only, so all of them are valid on Redis Cluster:
  *
  * - session scripts get one key: the session hash `{prefix}{<id>}`;
- * - index scripts get the three per-user keys `{prefix}{u:<userId>}:idx|exp|ev`, which share
- *   the hash tag `{u:<userId>}`. On a single node (never on a Cluster) the login script may also
- *   get the session hash as a fourth key, so a login is one atomic script there.
+ * - index scripts get the four per-user keys `{prefix}{u:<userId>}:idx|exp|ev|mv`, which share
+ *   the hash tag `{u:<userId>}`. On a single node (never on a Cluster) the login script also
+ *   gets the new session hash and the one it replaces, so a login or a move is one atomic
+ *   script there; so is the move of an anonymous session (`MOVE_SCRIPT`).
  *
  * Per-user keys: `idx` is a sorted set of the user's session ids by `createdAt` (oldest first),
  * `exp` the same ids by `absoluteExpiresAt` (so entries past their hard end are pruned without
- * reading other slots), and `ev` the ids chosen for eviction whose hashes may still exist: they
- * no longer count towards the limit, but stay in `idx` so that `destroyByUser` still reaches
- * them should their deletion fail. Invariant: `ev` ⊆ `idx` and `idx` and `exp` hold the same ids.
+ * reading other slots), `ev` the ids chosen for eviction whose hashes may still exist, and `mv`
+ * (Cluster only) the ids being moved to a new id whose hashes may still exist. Members of `ev`
+ * and `mv` no longer count towards the limit, but stay in `idx` so that `destroyByUser` still
+ * reaches them. Invariant: `ev` and `mv` ⊆ `idx`, disjoint, and `idx` and `exp` hold the same ids.
+ *
+ * A moved session leaves a tombstone, a hash holding only `movedTo` (the new id), for what was
+ * left of its life: reads, updates and moves treat it as gone, and `destroyByUser` follows it, so
+ * a revoke-all that listed the old id before the move still ends the new session.
  *
  * @internal
  */
@@ -25,6 +31,10 @@ export const FIELD = {
   expiresAt: 'expiresAt',
   absoluteExpiresAt: 'absoluteExpiresAt',
   userAgent: 'userAgent',
+  /** Bytes of the data (keys and values, as `maxDataSize` measures it), kept by every write. */
+  dataSize: 'dataSize',
+  /** Only in a tombstone: the id the session moved to. */
+  movedTo: 'movedTo',
 } as const;
 
 /** Prefix of data fields: a data key can never overwrite a metadata field. */
@@ -53,6 +63,35 @@ end
 `;
 
 /**
+ * `claimable(key, now)`: whether the session hash is live at `now` (a session, not a tombstone,
+ * neither idle nor past its absolute expiry). `claim(key, newId, now)`: ends it, leaving a
+ * tombstone pointing to `newId` if it belonged to a user (whose revoke-all may follow it).
+ */
+const CLAIM = `
+local function claimable(key, now)
+  local meta = redis.call('HMGET', key, '${FIELD.absoluteExpiresAt}', '${FIELD.expiresAt}')
+  local absolute, idle = tonumber(meta[1] or ''), tonumber(meta[2] or '')
+  return absolute ~= nil and idle ~= nil and absolute > now and idle > now
+end
+local function claim(key, newId, now)
+  if not claimable(key, now) then
+    return false
+  end
+  local meta = redis.call('HMGET', key, '${FIELD.userId}', '${FIELD.absoluteExpiresAt}')
+  local left = redis.call('PTTL', key)
+  if left <= 0 then
+    left = tonumber(meta[2]) - now
+  end
+  redis.call('DEL', key)
+  if meta[1] then
+    redis.call('HSET', key, '${FIELD.movedTo}', newId)
+    redis.call('PEXPIRE', key, math.max(1, math.floor(left)))
+  end
+  return true
+end
+`;
+
+/**
  * Stores a session whole (anonymous sessions; the session half of a login on a Cluster).
  * KEYS[1] session hash. ARGV[1] TTL in ms (>= 1), ARGV[2..] field, value, field, value...
  */
@@ -62,16 +101,45 @@ return 1
 `;
 
 /**
- * Applies a delta and moves the expiry; also serves `touch` (an empty delta). Does nothing when
- * the session is gone: it must not come back. The TTL is clamped to the session's own absolute
- * expiry, so it can never outlive it whatever the caller passes.
- * KEYS[1] session hash. ARGV: lastSeenAt, expiresAt, ttlMs, n, n × (field, value), fields to delete...
+ * Moves an anonymous session to a new id, atomically (single node): writes the new hash only if
+ * the replaced one is live, and ends that one. KEYS[1] new session hash, KEYS[2] replaced hash.
+ * ARGV: newId, now, ttlMs, field, value... Returns 1, or 0 (the replaced session is gone).
+ */
+export const MOVE_SCRIPT = `${CHUNKS}${WRITE_SESSION}${CLAIM}
+if not claim(KEYS[2], ARGV[1], tonumber(ARGV[2])) then
+  return 0
+end
+writeSession(KEYS[1], ARGV, 3)
+return 1
+`;
+
+/**
+ * The replaced half of a move on a Cluster, run after the new session is written and indexed:
+ * ends the replaced session if it is live. KEYS[1] replaced hash. ARGV: newId, now.
+ * Returns 1, or 0 (gone: the move must be undone).
+ */
+export const CLAIM_SCRIPT = `${CLAIM}
+if claim(KEYS[1], ARGV[1], tonumber(ARGV[2])) then
+  return 1
+end
+return 0
+`;
+
+/**
+ * Applies a delta and moves the expiry; also serves `touch` (an empty delta). Writes nothing
+ * when the session is gone (it must not come back: HSET would create the hash) or when the data
+ * would pass `maxDataSize`. The data size is kept in the `dataSize` field, so the check costs
+ * O(keys in the delta), not O(session); a hash without it (written by an older version) is
+ * measured once. The TTL is clamped to the session's own absolute expiry, so it can never
+ * outlive it whatever the caller passes.
+ * KEYS[1] session hash. ARGV: lastSeenAt, expiresAt, ttlMs, maxDataSize (-1: none), n,
+ * n × (field, value), fields to delete... Returns {1, 0}, {0, 0} (gone) or {2, size} (too large).
  */
 export const UPDATE_SCRIPT = `${CHUNKS}
 local key = KEYS[1]
 local absolute = redis.call('HGET', key, '${FIELD.absoluteExpiresAt}')
 if not absolute then
-  return 0
+  return {0, 0}
 end
 local expiresAt = tonumber(ARGV[2])
 local now = expiresAt - tonumber(ARGV[3])
@@ -83,25 +151,65 @@ end
 local ttl = math.floor(expiresAt - now)
 if ttl <= 0 then
   redis.call('DEL', key)
-  return 0
+  return {0, 0}
 end
-local lastSet = 4 + 2 * tonumber(ARGV[4])
-callChunks('HSET', key, ARGV, 5, lastSet)
+local limit = tonumber(ARGV[4])
+local lastSet = 5 + 2 * tonumber(ARGV[5])
+local size = tonumber(redis.call('HGET', key, '${FIELD.dataSize}') or '')
+if #ARGV > 5 or limit >= 0 then
+  -- The size after this delta, of the data as stored now (concurrent requests' keys
+  -- included): the stored total, adjusted by the keys the delta names.
+  if size == nil then
+    size = 0
+    local flat = redis.call('HGETALL', key)
+    for i = 1, #flat, 2 do
+      if string.sub(flat[i], 1, 2) == '${DATA_FIELD_PREFIX}' then
+        size = size + #flat[i] - 2 + #flat[i + 1]
+      end
+    end
+  end
+  local function without(field)
+    local length = redis.call('HSTRLEN', key, field)
+    if length > 0 or redis.call('HEXISTS', key, field) == 1 then
+      size = size - (#field - 2 + length)
+    end
+  end
+  for i = 6, lastSet, 2 do
+    without(ARGV[i])
+    size = size + #ARGV[i] - 2 + #ARGV[i + 1]
+  end
+  for i = lastSet + 1, #ARGV do
+    without(ARGV[i])
+  end
+  if limit >= 0 and size > limit then
+    return {2, size}
+  end
+end
+callChunks('HSET', key, ARGV, 6, lastSet)
 callChunks('HDEL', key, ARGV, lastSet + 1, #ARGV)
 redis.call('HSET', key, '${FIELD.lastSeenAt}', ARGV[1], '${FIELD.expiresAt}', storedExpiresAt)
+if #ARGV > 5 then
+  redis.call('HSET', key, '${FIELD.dataSize}', size)
+end
 redis.call('PEXPIRE', key, ttl)
-return 1
+return {1, 0}
 `;
 
 /**
- * Deletes a session only if it belongs to `ARGV[1]` (index entries may be stale).
- * KEYS[1] session hash. Returns 1 when deleted.
+ * Deletes a session only if it belongs to `ARGV[1]` (index entries may be stale). KEYS[1]
+ * session hash. Returns {1, ''} when deleted, {0, newId} for a tombstone (the session moved to
+ * `newId`: the caller may follow it), {0, ''} otherwise. Tombstones are left for other callers.
  */
 export const DESTROY_OWNED_SCRIPT = `
-if redis.call('HGET', KEYS[1], '${FIELD.userId}') == ARGV[1] then
-  return redis.call('DEL', KEYS[1])
+local meta = redis.call('HMGET', KEYS[1], '${FIELD.userId}', '${FIELD.movedTo}')
+if meta[1] == ARGV[1] then
+  redis.call('DEL', KEYS[1])
+  return {1, ''}
 end
-return 0
+if meta[2] then
+  return {0, meta[2]}
+end
+return {0, ''}
 `;
 
 const FORGET = `
@@ -109,61 +217,86 @@ local function forget(member)
   redis.call('ZREM', KEYS[1], member)
   redis.call('ZREM', KEYS[2], member)
   redis.call('SREM', KEYS[3], member)
+  redis.call('SREM', KEYS[4], member)
 end
 `;
 
 /**
  * Drops index entries of sessions known to be gone (ids in ARGV); deletes the index when empty.
- * KEYS idx, exp, ev.
+ * KEYS idx, exp, ev, mv.
  */
 export const PRUNE_SCRIPT = `${FORGET}
 for i = 1, #ARGV do
   forget(ARGV[i])
 end
 if redis.call('ZCARD', KEYS[1]) == 0 then
-  redis.call('DEL', KEYS[1], KEYS[2], KEYS[3])
+  redis.call('DEL', KEYS[1], KEYS[2], KEYS[3], KEYS[4])
 end
 return 1
 `;
 
 /**
- * Indexes a new session under its user and enforces `maxSessionsPerUser`, atomically.
+ * Indexes a new session under its user and enforces `maxSessionsPerUser`, atomically; with a
+ * replaced id, decides the move too.
  *
- * KEYS idx, exp, ev [, session hash — single node only: the session is then written here too].
- * ARGV: id, createdAt, absoluteExpiresAt, now, limit (-1: none), policy, checked ('1'|'0'),
- *       nDead, nDead × dead id, [ttlMs, field, value, ...].
+ * KEYS idx, exp, ev, mv [, new session hash [, replaced session hash]] — the session hashes on a
+ * single node only: the session is then written here, and the replaced one ended, in the same
+ * step. ARGV: id, createdAt, absoluteExpiresAt, now, limit (-1: none), policy, checked
+ * ('1'|'0'), replaced id ('' for none), nDead, nDead × dead id, [ttlMs, field, value, ...].
  *
  * Entries past their absolute expiry and the `dead` ids (sessions the caller found gone) are
- * dropped first. Sessions that merely idled out cannot be seen from this slot, so when the user
- * is at the limit and `checked` is '0' the script changes nothing else and answers
- * `{'check', ids}`: the caller reads those sessions (dead stays dead: ids are never reused) and
- * calls again with `checked` '1', which decides. Replies: `{'ok', ids to delete}` (the `ev`
- * set: sessions evicted now or by an earlier login whose deletion failed), `{'refuse', {}}`.
+ * dropped first. A replaced id of this user that is being evicted means the session it moves
+ * is gone: `{'revoked', {}}` (as on a single node when the replaced hash is not live). A
+ * replaced id of this user does not count, and its move is never refused: it adds no session.
+ * Sessions that merely idled out cannot be seen from this slot, so when the user is at the
+ * limit and `checked` is '0' the script changes nothing else and answers `{'check', ids}`: the
+ * caller reads those sessions (dead stays dead: ids are never reused) and calls again with
+ * `checked` '1', which decides. Replies: `{'ok', ids to delete}` (the `ev` set: sessions evicted
+ * now or by an earlier login whose deletion failed), `{'refuse', {}}`, `{'revoked', {}}`.
+ * On a Cluster a replaced id of this user joins `mv`; the caller then ends the replaced session
+ * (`CLAIM_SCRIPT`) and prunes it.
  */
-export const INDEX_SCRIPT = `${CHUNKS}${WRITE_SESSION}${FORGET}
-local idx, exp, ev = KEYS[1], KEYS[2], KEYS[3]
+export const INDEX_SCRIPT = `${CHUNKS}${WRITE_SESSION}${CLAIM}${FORGET}
+local idx, exp, ev, mv = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
 local id = ARGV[1]
 local now = tonumber(ARGV[4])
 local limit = tonumber(ARGV[5])
-local nDead = tonumber(ARGV[8])
-for i = 9, 8 + nDead do
+local replaced = ARGV[8]
+local nDead = tonumber(ARGV[9])
+for i = 10, 9 + nDead do
   forget(ARGV[i])
 end
 for _, member in ipairs(redis.call('ZRANGEBYSCORE', exp, '-inf', ARGV[4])) do
   forget(member)
 end
+if #KEYS == 6 and not claimable(KEYS[6], now) then
+  return {'revoked', {}}
+end
+local function counts(member)
+  return redis.call('SISMEMBER', ev, member) == 0 and redis.call('SISMEMBER', mv, member) == 0
+end
 local present = redis.call('ZSCORE', idx, id)
 if present then
   redis.call('SREM', ev, id)
+  redis.call('SREM', mv, id)
 end
-local others = redis.call('ZCARD', idx) - redis.call('SCARD', ev)
+local others = redis.call('ZCARD', idx) - redis.call('SCARD', ev) - redis.call('SCARD', mv)
 if present then
   others = others - 1
 end
-if limit >= 0 and others >= limit then
+local movesOwn = replaced ~= '' and redis.call('ZSCORE', idx, replaced) ~= false
+if movesOwn then
+  if redis.call('SISMEMBER', ev, replaced) == 1 then
+    return {'revoked', {}}
+  end
+  if counts(replaced) then
+    others = others - 1
+  end
+end
+if limit >= 0 and others >= limit and not (movesOwn and ARGV[6] == 'refuse') then
   local counted = {}
   for _, member in ipairs(redis.call('ZRANGE', idx, 0, -1)) do
-    if member ~= id and redis.call('SISMEMBER', ev, member) == 0 then
+    if member ~= id and member ~= replaced and counts(member) then
       counted[#counted + 1] = member
     end
   end
@@ -180,14 +313,22 @@ end
 redis.call('ZADD', idx, ARGV[2], id)
 redis.call('ZADD', exp, ARGV[3], id)
 local keep = math.floor(tonumber(ARGV[3]) - now)
-for _, key in ipairs({idx, exp, ev}) do
+for _, key in ipairs({idx, exp, ev, mv}) do
   local left = redis.call('PTTL', key)
   if left ~= -2 and left < keep then
     redis.call('PEXPIRE', key, keep)
   end
 end
-if #KEYS == 4 then
-  writeSession(KEYS[4], ARGV, 9 + nDead)
+if #KEYS >= 5 then
+  if #KEYS == 6 then
+    claim(KEYS[6], id, now)
+    if movesOwn then
+      forget(replaced)
+    end
+  end
+  writeSession(KEYS[5], ARGV, 10 + nDead)
+elseif movesOwn then
+  redis.call('SADD', mv, replaced)
 end
 return {'ok', redis.call('SMEMBERS', ev)}
 `;

@@ -1,4 +1,8 @@
-import { SessionLimitExceededError } from '../core/session.errors.js';
+import {
+  SessionDataTooLargeError,
+  SessionLimitExceededError,
+  SessionRevokedError,
+} from '../core/session.errors.js';
 import type {
   RevocationStore,
   RevocationSubject,
@@ -8,13 +12,16 @@ import type {
   SessionRecord,
   SessionStore,
   SessionTouch,
+  SessionUpdateOptions,
   SessionWriteOptions,
 } from '../interfaces/session-store.interface.js';
 import {
+  CLAIM_SCRIPT,
   DATA_FIELD_PREFIX,
   DESTROY_OWNED_SCRIPT,
   FIELD,
   INDEX_SCRIPT,
+  MOVE_SCRIPT,
   PRUNE_SCRIPT,
   UPDATE_SCRIPT,
   WRITE_SCRIPT,
@@ -87,65 +94,91 @@ type ScriptCall = (...args: (string | number)[]) => Promise<unknown>;
 /** The scripts `defineCommand` adds to the client, under names unlikely to clash with an app's. */
 interface ScriptClient {
   nestSecureSessionWrite: ScriptCall;
+  nestSecureSessionMove: ScriptCall;
+  nestSecureSessionClaim: ScriptCall;
   nestSecureSessionUpdate: ScriptCall;
   nestSecureSessionIndex: ScriptCall;
   nestSecureSessionPrune: ScriptCall;
   nestSecureSessionDestroyOwned: ScriptCall;
 }
 
-type IndexReply = ['ok' | 'check' | 'refuse', string[]];
+type IndexReply = ['ok' | 'check' | 'refuse' | 'revoked', string[]];
+/** `UPDATE_SCRIPT`: 1 applied, 0 the session is gone, 2 too large (with the size). */
+type UpdateReply = [0 | 1 | 2, number];
+/** `DESTROY_OWNED_SCRIPT`: deleted (0|1), and the id a tombstone points to, or ''. */
+type DestroyReply = [0 | 1, string];
 
 const SCRIPTS: Record<keyof ScriptClient, { lua: string; numberOfKeys?: number }> = {
   nestSecureSessionWrite: { lua: WRITE_SCRIPT, numberOfKeys: 1 },
+  nestSecureSessionMove: { lua: MOVE_SCRIPT, numberOfKeys: 2 },
+  nestSecureSessionClaim: { lua: CLAIM_SCRIPT, numberOfKeys: 1 },
   nestSecureSessionUpdate: { lua: UPDATE_SCRIPT, numberOfKeys: 1 },
-  // Three keys on a Cluster, four on a single node: the key count is passed per call.
+  // Four keys on a Cluster, five or six on a single node: the key count is passed per call.
   nestSecureSessionIndex: { lua: INDEX_SCRIPT },
-  nestSecureSessionPrune: { lua: PRUNE_SCRIPT, numberOfKeys: 3 },
+  nestSecureSessionPrune: { lua: PRUNE_SCRIPT, numberOfKeys: 4 },
   nestSecureSessionDestroyOwned: { lua: DESTROY_OWNED_SCRIPT, numberOfKeys: 1 },
 };
+
+/** Tombstones `destroyByUser` follows from one listed id (moves made while it runs). */
+const MAX_FOLLOWED_MOVES = 16;
 
 /**
  * Sessions in Redis, for apps that run more than one instance. Takes the app's own ioredis
  * client, single node or Cluster.
  *
  * **Layout.** A session is one hash, `{prefix}{<id>}`: metadata fields (`userId`, `createdAt`,
- * `lastSeenAt`, `authenticatedAt`, `expiresAt`, `absoluteExpiresAt`, `userAgent`) and one field
- * per data key, `d:<key>` (so a data key can never overwrite metadata). Values are stored and
- * returned verbatim. The hash's TTL is always what is left of min(idle, absolute) expiry.
+ * `lastSeenAt`, `authenticatedAt`, `expiresAt`, `absoluteExpiresAt`, `userAgent`, and
+ * `dataSize`, the bytes `maxDataSize` measures) and one field per data key, `d:<key>` (so a
+ * data key can never overwrite metadata). Values are stored and returned verbatim. The hash's TTL is always what is left of min(idle, absolute) expiry.
  * A user's sessions are indexed in keys that share the hash tag `{u:<userId>}`:
- * `{prefix}{u:<userId>}:idx` (ids by creation time), `:exp` (ids by absolute expiry) and `:ev`
- * (ids being evicted); the index keys expire with the user's longest-lived session.
+ * `{prefix}{u:<userId>}:idx` (ids by creation time), `:exp` (ids by absolute expiry), `:ev`
+ * (ids being evicted) and `:mv` (ids being moved, Cluster only); the index keys expire with
+ * the user's longest-lived session. A session moved to a new id leaves a tombstone, a hash with
+ * only `movedTo`, for the rest of its TTL.
  *
- * **Cost.** `get` is one `HGETALL`; `update` and `touch` one `EVALSHA`; `destroy` one `DEL`;
- * `set` of an anonymous session one `EVALSHA`, of an authenticated one one `EVALSHA` on a
- * single node and two on a Cluster (plus a check round when the user is at
- * `maxSessionsPerUser`, and the deletion of evicted sessions).
+ * **Cost.** `get` is one `HGETALL`; `update` and `touch` one `EVALSHA`; `destroy` one `DEL`. On
+ * a single node every `set` is one `EVALSHA`: an anonymous session, a login (index and limit
+ * included), and a move to a new id (`replaces`). On a Cluster a login is two (the session,
+ * then the index), a move of an authenticated session three (plus a pruning command sent
+ * without waiting), a move of an anonymous one two. A check round is added when the user is at
+ * `maxSessionsPerUser`, and the deletion of evicted sessions.
  *
  * **Why this works on Cluster.** `get(id)` knows only the id, so the session hash must be
  * addressable by the id alone: it sits in its own slot. A user's index cannot share that slot
- * (a user has many sessions), so it has its own, and no script ever touches two slots.
- * Consistency across the two comes from ordering rather than a transaction:
+ * (a user has many sessions), nor can the new id of a moved session share the old one's, so
+ * no script ever touches two slots. Consistency across them comes from ordering and from
+ * never letting a gone session count as live:
  * - the per-user limit is counted and reserved by one script in the user's slot, so concurrent
  *   logins of one user serialize there and can never exceed it;
- * - on a Cluster a login writes the session hash *before* indexing it, so an indexed id always
- *   has (or had) a hash: an eviction can never delete a hash that is written afterwards. A
- *   refused login deletes the hash it wrote; its token was never handed out. On a single node
- *   both steps are one script.
+ * - a login writes the session hash *before* indexing it, so an indexed id always has (or
+ *   had) a hash: an eviction or a revoke-all can never miss a hash that is written afterwards.
+ *   A refused login deletes the hash it wrote, before it answers; its token was never handed
+ *   out. On a single node both steps are one script;
+ * - a move (`replaces`) is decided where the replaced hash lives: the old session ends (its
+ *   hash becomes a tombstone) only if it is still live, else the move is undone (the new hash
+ *   deleted, its token never handed out) and `set` rejects with `SessionRevokedError`. The
+ *   order is: write the new hash, index it (the old id joins `mv`: it no longer counts but stays
+ *   listed for revoke-all), end the old hash. A revoke-all that listed the old id before the
+ *   move either deletes it first (the move then fails) or finds the tombstone and follows it to
+ *   the new id; one that lists after finds both ids. A move whose replaced id is being evicted
+ *   fails too. Updates and touches never write to a hash that is gone or a tombstone;
  * - evicted sessions stay in the index (marked in `:ev`) until their hashes are deleted, so a
  *   failure half-way never leaves a live session that `destroyByUser` cannot find;
- * - an index entry whose hash is gone (expired, destroyed, evicted) is dead for good — ids are
- *   never reused and `update`/`touch` never recreate a hash — so entries are pruned lazily:
+ * - an index entry whose hash is gone (expired, destroyed, evicted, moved) is dead for good —
+ *   ids are never reused and nothing recreates a hash — so entries are pruned lazily:
  *   `destroy` is a single `DEL`, and `listByUser`, `destroyByUser` and logins at the limit drop
  *   the entries whose hash they find missing; logins also drop entries past their absolute
  *   expiry. The index therefore holds at most the sessions created within one absolute timeout.
  *
- * **Concurrency.** `update` applies only the delta, in one script: concurrent requests that
- * change different keys keep each other's changes. When two requests change the *same* key, the
- * one whose write reaches Redis last wins for that key (as with any last-write-wins field).
+ * **Concurrency.** `update` applies only the delta, in one script that also checks
+ * `maxDataSize` against the data as stored: concurrent requests that change different keys
+ * keep each other's changes, and cannot together pass the limit. When two requests change the
+ * *same* key, the one whose write reaches Redis last wins for that key.
  *
  * **Failures.** Every command's error rejects the operation (the library answers `503`); the
  * store never resolves a session it could not read. `destroyByUser` may miss a session created
- * by a login that runs at the same time as it (that login is then ordered after it).
+ * by a fresh login that runs at the same time as it (that login is then ordered after it); it
+ * never misses one moved from a session it ends.
  *
  * @example
  * ```ts
@@ -172,6 +205,7 @@ const SCRIPTS: Record<keyof ScriptClient, { lua: string; numberOfKeys?: number }
  * `closeClient: true` to hand it to the store.
  */
 export class RedisStore implements SessionStore, RevocationStore {
+  readonly supportsReplaces = true;
   /** The key prefix in use. */
   readonly prefix: string;
   private readonly client: RedisStoreClient;
@@ -225,20 +259,45 @@ export class RedisStore implements SessionStore, RevocationStore {
     const key = this.sessionKey(record.id);
     const now = record.expiresAt - ttlMs;
     const ttl = Math.floor(Math.min(ttlMs, record.absoluteExpiresAt - now));
+    const replaced = options.replaces === undefined ? null : this.sessionKey(options.replaces);
     if (!(ttl >= 1)) {
       // Already past its expiry: nothing to keep (and an older session under this id goes).
-      await this.client.del(key);
+      await Promise.all([key, replaced ?? key].map((gone) => this.client.del(gone)));
       return;
     }
     const fields = encodeRecord(record);
-    if (record.userId === null) {
+    if (record.userId !== null) {
+      await this.setForUser(record, record.userId, key, now, ttl, fields, options);
+    } else if (replaced === null) {
       await this.scripts.nestSecureSessionWrite(key, ttl, ...fields);
-      return;
+    } else if (!this.client.isCluster) {
+      const moved = await this.scripts.nestSecureSessionMove(
+        key,
+        replaced,
+        record.id,
+        now,
+        ttl,
+        ...fields,
+      );
+      if (Number(moved) !== 1) {
+        throw new SessionRevokedError();
+      }
+    } else {
+      await this.scripts.nestSecureSessionWrite(key, ttl, ...fields);
+      if (!(await this.claim(replaced, record.id, now))) {
+        await this.client.del(key);
+        throw new SessionRevokedError();
+      }
     }
-    await this.setForUser(record, record.userId, key, now, ttl, fields, options);
   }
 
-  async update(id: string, delta: SessionDelta, touch: SessionTouch, ttlMs: number): Promise<void> {
+  async update(
+    id: string,
+    delta: SessionDelta,
+    touch: SessionTouch,
+    ttlMs: number,
+    options: SessionUpdateOptions = {},
+  ): Promise<void> {
     const args: (string | number)[] = [];
     for (const [key, value] of Object.entries(delta.set)) {
       args.push(DATA_FIELD_PREFIX + key, assertValue(key, value));
@@ -247,24 +306,36 @@ export class RedisStore implements SessionStore, RevocationStore {
     for (const key of delta.deleted) {
       args.push(DATA_FIELD_PREFIX + key);
     }
-    await this.scripts.nestSecureSessionUpdate(
+    const limit = options.maxDataSize;
+    const [outcome, size] = (await this.scripts.nestSecureSessionUpdate(
       this.sessionKey(id),
       touch.lastSeenAt,
       touch.expiresAt,
       finiteTtl(ttlMs),
+      limit === undefined ? -1 : Math.max(0, Math.floor(limit)),
       count,
       ...args,
-    );
+    )) as UpdateReply;
+    if (outcome === 2) {
+      throw new SessionDataTooLargeError(null, Number(size), limit ?? 0);
+    }
+    if (outcome !== 1) {
+      throw new SessionRevokedError();
+    }
   }
 
   async touch(id: string, touch: SessionTouch, ttlMs: number): Promise<void> {
-    await this.scripts.nestSecureSessionUpdate(
+    const [outcome] = (await this.scripts.nestSecureSessionUpdate(
       this.sessionKey(id),
       touch.lastSeenAt,
       touch.expiresAt,
       finiteTtl(ttlMs),
+      -1,
       0,
-    );
+    )) as UpdateReply;
+    if (outcome !== 1) {
+      throw new SessionRevokedError();
+    }
   }
 
   /** One `DEL`; the user's index entry is dropped lazily (see the class notes). */
@@ -272,23 +343,36 @@ export class RedisStore implements SessionStore, RevocationStore {
     await this.client.del(this.sessionKey(id));
   }
 
-  async listByUser(userId: string): Promise<SessionRecord[]> {
-    const ids = await this.client.zrange(this.userKey(userId, 'idx'), '0', '-1');
-    const hashes = await Promise.all(ids.map((id) => this.client.hgetall(this.sessionKey(id))));
-    const live: SessionRecord[] = [];
+  async listByUser(userId: string, limit?: number): Promise<SessionRecord[]> {
+    const index = this.userKey(userId, 'idx');
+    const live = new Map<string, SessionRecord>();
     const dead: string[] = [];
-    ids.forEach((id, i) => {
-      const record = decodeRecord(id, hashes[i]);
-      if (record !== null && record.userId === userId) {
-        live.push(record);
-      } else {
-        dead.push(id);
+    // Newest first, a page at a time, until `limit` live sessions (or the index) are read.
+    let examined = 0;
+    while (limit === undefined || live.size < limit) {
+      const wanted = limit === undefined ? Infinity : limit - live.size;
+      const ids =
+        limit === undefined
+          ? await this.client.zrange(index, '0', '-1')
+          : await this.client.zrange(index, String(-(examined + wanted)), String(-(examined + 1)));
+      const hashes = await Promise.all(ids.map((id) => this.client.hgetall(this.sessionKey(id))));
+      ids.forEach((id, i) => {
+        const record = decodeRecord(id, hashes[i]);
+        if (record !== null && record.userId === userId) {
+          live.set(id, record);
+        } else {
+          dead.push(id);
+        }
+      });
+      examined += ids.length;
+      if (ids.length < wanted) {
+        break;
       }
-    });
+    }
     if (dead.length > 0) {
       await this.prune(userId, dead);
     }
-    return live.sort((a, b) => a.createdAt - b.createdAt || (a.id < b.id ? -1 : 1));
+    return [...live.values()].sort((a, b) => a.createdAt - b.createdAt || (a.id < b.id ? -1 : 1));
   }
 
   async destroyByUser(userId: string, exceptId?: string): Promise<number> {
@@ -298,11 +382,9 @@ export class RedisStore implements SessionStore, RevocationStore {
     if (ids.length === 0) {
       return 0;
     }
-    const deleted = await Promise.all(
-      ids.map((id) => this.scripts.nestSecureSessionDestroyOwned(this.sessionKey(id), userId)),
-    );
+    const deleted = await Promise.all(ids.map((id) => this.destroyMoved(id, userId, exceptId)));
     await this.prune(userId, ids);
-    return deleted.reduce<number>((sum, n) => sum + Number(n), 0);
+    return deleted.reduce((sum, n) => sum + n, 0);
   }
 
   /**
@@ -343,7 +425,7 @@ export class RedisStore implements SessionStore, RevocationStore {
   }
 
   /** Key of one of a user's index structures, all in the slot of the tag `{u:<userId>}`. */
-  protected userKey(userId: string, part: 'idx' | 'exp' | 'ev'): string {
+  protected userKey(userId: string, part: 'idx' | 'exp' | 'ev' | 'mv'): string {
     return `${this.prefix}{u:${userId}}:${part}`;
   }
 
@@ -368,6 +450,8 @@ export class RedisStore implements SessionStore, RevocationStore {
     if (limit !== undefined && !(Number.isInteger(limit) && limit >= 0)) {
       throw new TypeError(`maxSessionsPerUser must be a non-negative integer (got ${limit})`);
     }
+    const replaces = options.replaces;
+    const replaced = replaces === undefined ? null : this.sessionKey(replaces);
     // A Cluster cannot run one script over the session's slot and the user's: write the hash
     // first (see the class notes for why that order is the safe one).
     const together = !this.client.isCluster;
@@ -375,10 +459,8 @@ export class RedisStore implements SessionStore, RevocationStore {
       await this.scripts.nestSecureSessionWrite(key, ttl, ...fields);
     }
     const keys = [
-      this.userKey(userId, 'idx'),
-      this.userKey(userId, 'exp'),
-      this.userKey(userId, 'ev'),
-      ...(together ? [key] : []),
+      ...(['idx', 'exp', 'ev', 'mv'] as const).map((part) => this.userKey(userId, part)),
+      ...(together ? [key, ...(replaced === null ? [] : [replaced])] : []),
     ];
     /** `dead`: ids found gone by a check round, or `null` before any check. */
     const index = (dead: string[] | null): Promise<IndexReply> =>
@@ -392,10 +474,12 @@ export class RedisStore implements SessionStore, RevocationStore {
         limit ?? -1,
         options.limitPolicy ?? 'evict-oldest',
         dead === null ? '0' : '1',
+        replaces ?? '',
         dead?.length ?? 0,
         ...(dead ?? []),
         ...(together ? [ttl, ...fields] : []),
       ) as Promise<IndexReply>;
+    let indexed = false;
     try {
       let [outcome, ids] = await index(null);
       if (outcome === 'check') {
@@ -404,17 +488,28 @@ export class RedisStore implements SessionStore, RevocationStore {
       if (outcome === 'refuse') {
         throw new SessionLimitExceededError(limit ?? 0);
       }
+      if (outcome === 'revoked') {
+        throw new SessionRevokedError();
+      }
+      indexed = true;
+      const gone = [...ids];
+      if (!together && replaced !== null && replaces !== undefined) {
+        if (!(await this.claim(replaced, record.id, now))) {
+          throw new SessionRevokedError();
+        }
+        gone.push(replaces);
+      }
       if (ids.length > 0) {
         await Promise.all(
           ids.map((id) => this.scripts.nestSecureSessionDestroyOwned(this.sessionKey(id), userId)),
         );
-        await this.prune(userId, ids);
+        await this.prune(userId, gone);
+      } else if (gone.length > 0) {
+        // The replaced id's hash is a tombstone now; its entry can go without waiting.
+        void this.prune(userId, gone).catch(() => undefined);
       }
     } catch (error) {
-      // The login failed, so its session must not linger (on a Cluster it is already written).
-      // Its token was never handed out, so if this deletion fails too nothing usable is left;
-      // not awaited, so a stalled server costs the login one command timeout, not two.
-      void this.client.del(key).catch(() => undefined);
+      await this.undoLogin(key, userId, indexed ? [record.id, replaces] : [], error);
       throw error;
     }
   }
@@ -429,7 +524,63 @@ export class RedisStore implements SessionStore, RevocationStore {
     }
   }
 
-  /** Of these indexed ids, those whose session is gone or is no longer the user's. */
+  /** Cluster: ends the replaced session, if it is still live; `false` when it is gone. */
+  private async claim(replaced: string, id: string, now: number): Promise<boolean> {
+    return Number(await this.scripts.nestSecureSessionClaim(replaced, id, now)) === 1;
+  }
+
+  /**
+   * The login or move failed, so its session must not linger (on a Cluster it is already
+   * written). A refusal (limit, session gone) is an answer: the hash is deleted before the
+   * caller hears it, so no other client can still read it. After an infrastructure failure its
+   * token was never handed out, so if the deletion fails too nothing usable is left; not
+   * awaited, so a stalled server costs the login one command timeout, not two.
+   */
+  private async undoLogin(
+    key: string,
+    userId: string,
+    indexed: (string | undefined)[],
+    error: unknown,
+  ): Promise<void> {
+    const answered =
+      error instanceof SessionLimitExceededError || error instanceof SessionRevokedError;
+    if (answered && !this.client.isCluster) {
+      return; // One script decided: it wrote nothing.
+    }
+    const deletion = this.client.del(key);
+    const dead = indexed.filter((id): id is string => id !== undefined);
+    if (answered) {
+      await deletion;
+      if (dead.length > 0) {
+        void this.prune(userId, dead).catch(() => undefined);
+      }
+    } else {
+      void deletion.catch(() => undefined);
+    }
+  }
+
+  /**
+   * Deletes `id` if it is the user's, and follows its tombstones: a session that moved to a new
+   * id since `id` was listed is ended too (except `exceptId`). Resolves to the number deleted.
+   */
+  private async destroyMoved(id: string, userId: string, exceptId?: string): Promise<number> {
+    let deleted = 0;
+    let next = id;
+    for (let moves = 0; next !== '' && moves <= MAX_FOLLOWED_MOVES; moves++) {
+      const [count, movedTo] = (await this.scripts.nestSecureSessionDestroyOwned(
+        this.sessionKey(next),
+        userId,
+      )) as DestroyReply;
+      deleted += Number(count);
+      next = movedTo === exceptId ? '' : movedTo;
+    }
+    return deleted;
+  }
+
+  /**
+   * Of these indexed ids, those whose session is gone or is no longer the user's (a tombstone
+   * has no `userId`: a moved session is gone).
+   */
   private async deadAmong(userId: string, ids: string[]): Promise<string[]> {
     const owners = await Promise.all(
       ids.map((id) => this.client.hget(this.sessionKey(id), FIELD.userId)),
@@ -439,9 +590,7 @@ export class RedisStore implements SessionStore, RevocationStore {
 
   private async prune(userId: string, ids: string[]): Promise<void> {
     await this.scripts.nestSecureSessionPrune(
-      this.userKey(userId, 'idx'),
-      this.userKey(userId, 'exp'),
-      this.userKey(userId, 'ev'),
+      ...(['idx', 'exp', 'ev', 'mv'] as const).map((part) => this.userKey(userId, part)),
       ...ids,
     );
   }
@@ -483,9 +632,12 @@ function encodeRecord(record: SessionRecord): string[] {
   if (record.userAgent !== null) {
     fields.push(FIELD.userAgent, record.userAgent);
   }
+  let dataSize = 0;
   for (const [key, value] of Object.entries(record.data)) {
     fields.push(DATA_FIELD_PREFIX + key, assertValue(key, value));
+    dataSize += Buffer.byteLength(key) + Buffer.byteLength(value);
   }
+  fields.push(FIELD.dataSize, String(dataSize));
   return fields;
 }
 

@@ -1,12 +1,22 @@
 import { strict as assert } from 'node:assert';
 import { randomUUID } from 'node:crypto';
-import { SessionLimitExceededError } from '../core/session.errors.js';
+import { SessionLimitExceededError, SessionRevokedError } from '../core/session.errors.js';
 import type {
   SessionDelta,
-  SessionRecord,
   SessionStore,
   SessionWriteOptions,
 } from '../interfaces/session-store.interface.js';
+import {
+  LONG_TTL_MS,
+  must,
+  newId,
+  newRecord,
+  newUserId,
+  plain,
+  sleep,
+  ttlOf,
+} from './conformance-records.js';
+import { registerEndedSessionTests, registerLimitTests } from './session-store.atomicity.js';
 
 /**
  * The parts of a test runner the suite uses. Jest, Vitest, Mocha and `node:test` all provide
@@ -41,17 +51,18 @@ export interface SessionStoreConformanceOptions {
   shortTtlMs?: number;
 }
 
-const LONG_TTL_MS = 60_000;
-const ABSOLUTE_MS = 3_600_000;
 const CONCURRENT_UPDATES = 50;
 const CONCURRENT_LOGINS = 25;
 
 /**
  * Registers the conformance suite of the `SessionStore` contract: every store, built in or
- * third-party, should pass it. It checks expiry, copies, delta updates (and that an update
- * never brings a deleted session back), concurrent updates of one session, touch, destroy, the
- * per-user index, `maxSessionsPerUser` under both policies with concurrent logins, and odd ids,
- * user ids and data keys (unicode, very long, `__proto__`).
+ * third-party, should pass it. It checks expiry, copies, delta updates, concurrent updates of
+ * one session, touch, destroy, the per-user index, `maxSessionsPerUser` under both policies
+ * with concurrent logins (and moves, which it must not count), `maxDataSize` on concurrent
+ * updates, odd ids, user ids and data keys (unicode, very long, `__proto__`), and that a
+ * session that ended never comes back: moves (`replaces`), updates and touches held in flight
+ * (by a `PausingStore`) while their session is destroyed, revoked with the rest of its user's,
+ * evicted by a login or expires, must reject with `SessionRevokedError` and write nothing.
  *
  * The suite takes the runner's `describe`/`it` as a parameter (or uses its globals) and asserts
  * with `node:assert`, so it has no dependency on any test framework: importing it never pulls
@@ -171,7 +182,7 @@ export function runSessionStoreConformance(options: SessionStoreConformanceOptio
         });
       });
 
-      test('does not bring back an unknown, destroyed or expired session', async (store) => {
+      test('rejects with SessionRevokedError for an unknown, destroyed or expired session, and brings none back', async (store) => {
         const destroyed = newRecord({ data: { a: '1' } });
         const expired = newRecord({ expiresIn: shortTtl });
         await store.set(destroyed, ttlOf(destroyed));
@@ -181,11 +192,14 @@ export function runSessionStoreConformance(options: SessionStoreConformanceOptio
         const unknown = newId();
         for (const id of [unknown, destroyed.id, expired.id]) {
           const now = Date.now();
-          await store.update(
-            id,
-            { set: { b: '2' }, deleted: ['a'] },
-            { lastSeenAt: now, expiresAt: now + LONG_TTL_MS },
-            LONG_TTL_MS,
+          await assert.rejects(
+            store.update(
+              id,
+              { set: { b: '2' }, deleted: ['a'] },
+              { lastSeenAt: now, expiresAt: now + LONG_TTL_MS },
+              LONG_TTL_MS,
+            ),
+            SessionRevokedError,
           );
           assert.equal(await store.get(id), null, `update must not create session ${id}`);
         }
@@ -252,7 +266,7 @@ export function runSessionStoreConformance(options: SessionStoreConformanceOptio
         assert.notEqual(await store.get(record.id), null, 'alive past its first expiry');
       });
 
-      test('touch of an unknown, destroyed or expired id creates nothing', async (store) => {
+      test('touch of an unknown, destroyed or expired id rejects with SessionRevokedError and creates nothing', async (store) => {
         const destroyed = newRecord();
         const expired = newRecord({ expiresIn: shortTtl });
         await store.set(destroyed, ttlOf(destroyed));
@@ -261,7 +275,10 @@ export function runSessionStoreConformance(options: SessionStoreConformanceOptio
         await sleep(shortTtl * 2 + 50);
         for (const id of [newId(), destroyed.id, expired.id]) {
           const now = Date.now();
-          await store.touch(id, { lastSeenAt: now, expiresAt: now + LONG_TTL_MS }, LONG_TTL_MS);
+          await assert.rejects(
+            store.touch(id, { lastSeenAt: now, expiresAt: now + LONG_TTL_MS }, LONG_TTL_MS),
+            SessionRevokedError,
+          );
           assert.equal(await store.get(id), null, `touch must not create session ${id}`);
         }
       });
@@ -462,6 +479,14 @@ export function runSessionStoreConformance(options: SessionStoreConformanceOptio
       }
     });
 
+    runner.describe('limits that hold: moves, listings, maxDataSize', () => {
+      registerLimitTests(test);
+    });
+
+    runner.describe('a session that ended never comes back (forced interleavings)', () => {
+      registerEndedSessionTests(test, shortTtl);
+    });
+
     runner.describe('odd input', () => {
       const oddIds = [
         'ünïcødé-🍪-セッション',
@@ -590,54 +615,4 @@ function globalRunner(): ConformanceRunner {
     );
   }
   return { describe: scope.describe, it: scope.it } as ConformanceRunner;
-}
-
-interface RecordSpec extends Partial<SessionRecord> {
-  /** TTL of the new record, ms. Default 60 s. */
-  expiresIn?: number;
-}
-
-function newId(): string {
-  return `conformance-${randomUUID()}`;
-}
-
-function newUserId(): string {
-  return `user-${randomUUID()}`;
-}
-
-function newRecord(spec: RecordSpec = {}): SessionRecord {
-  const { expiresIn = LONG_TTL_MS, ...fields } = spec;
-  const now = Date.now();
-  const createdAt = fields.createdAt ?? now;
-  return {
-    id: newId(),
-    userId: null,
-    data: {},
-    lastSeenAt: now,
-    authenticatedAt: null,
-    expiresAt: now + expiresIn,
-    absoluteExpiresAt: createdAt + ABSOLUTE_MS,
-    userAgent: 'conformance-test',
-    ...fields,
-    createdAt,
-  };
-}
-
-/** What the store is told: always `expiresAt - now`. */
-function ttlOf(record: SessionRecord): number {
-  return record.expiresAt - Date.now();
-}
-
-/** A record with a plain-object copy of its data, for deep comparison whatever the store's objects. */
-function plain(record: SessionRecord | null): SessionRecord | null {
-  return record === null ? null : { ...record, data: { ...record.data } };
-}
-
-function must(record: SessionRecord | null): SessionRecord {
-  assert.notEqual(record, null, 'the session should exist');
-  return record as SessionRecord;
-}
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
 }

@@ -1,5 +1,9 @@
 import { sessionIdOf, signToken, verifySignedToken } from '../../crypto/session-token.js';
-import type { SessionStore } from '../../interfaces/session-store.interface.js';
+import type {
+  SessionStore,
+  SessionUpdateOptions,
+  SessionWriteOptions,
+} from '../../interfaces/session-store.interface.js';
 import type { ResolvedSessionOptions } from '../../options/resolve-session-options.js';
 import { dropPrototypeKeys } from '../session-data.codec.js';
 import { isExpired, touchAt } from '../session-record.js';
@@ -15,16 +19,21 @@ const NOTHING_SAVED: SaveResult = { persisted: false, value: null };
 
 /**
  * Sessions kept in a `SessionStore`; the client holds only a signed token, and the store keys
- * the session by the token's SHA-256, so a store dump yields no usable token.
+ * the session by the token's SHA-256, so a store dump yields no usable token. Every write is
+ * one store call that the store makes conditional on the session still being there: a move to
+ * a new id carries `replaces`, an update carries `maxDataSize`, and the store answers
+ * `SessionRevokedError` (or `SessionDataTooLargeError`) instead of writing.
  */
 export class ServerSidePersistence implements SessionPersistence {
   readonly sealsValues: boolean;
+  private readonly updateOptions: SessionUpdateOptions;
 
   constructor(
     private readonly store: SessionStore,
     private readonly options: ResolvedSessionOptions,
   ) {
     this.sealsValues = options.encryptAtRest;
+    this.updateOptions = Object.freeze({ maxDataSize: options.maxDataSize });
   }
 
   idOf(token: string): string {
@@ -58,9 +67,9 @@ export class ServerSidePersistence implements SessionPersistence {
         return NOTHING_SAVED;
       }
       Object.assign(record, touch);
-      const limit = record.userId === null ? undefined : this.options.sessionLimit;
-      await failClosed(this.store.set(record, ttlMs, limit));
-      return { persisted: true, value: this.signed(work.token) };
+      const replaces = this.store.supportsReplaces === true ? work.replaces : null;
+      await failClosed(this.store.set(record, ttlMs, this.writeOptions(record.userId, replaces)));
+      return { persisted: true, value: this.signed(work.token), replaced: replaces !== null };
     }
     if (work.changes.size > 0) {
       const delta = { set: {} as Record<string, string>, deleted: [] as string[] };
@@ -71,7 +80,7 @@ export class ServerSidePersistence implements SessionPersistence {
           delta.set[key] = stored;
         }
       }
-      await failClosed(this.store.update(record.id, delta, touch, ttlMs));
+      await failClosed(this.store.update(record.id, delta, touch, ttlMs, this.updateOptions));
       Object.assign(record, touch);
     } else if (now - record.lastSeenAt >= this.options.touchAfterMs) {
       await failClosed(this.store.touch(record.id, touch, ttlMs));
@@ -82,6 +91,14 @@ export class ServerSidePersistence implements SessionPersistence {
 
   async end(ids: readonly string[]): Promise<void> {
     await failClosed(Promise.all(ids.map((id) => this.store.destroy(id))));
+  }
+
+  private writeOptions(
+    userId: string | null,
+    replaces: string | null,
+  ): SessionWriteOptions | undefined {
+    const limit = userId === null ? undefined : this.options.sessionLimit;
+    return replaces === null ? limit : { ...limit, replaces };
   }
 
   private signed(token: string | null): string | null {

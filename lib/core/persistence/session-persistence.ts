@@ -19,6 +19,11 @@ export interface SessionWork {
   readonly changes: ReadonlyMap<string, string | null>;
   /** The client must get a new value even if nothing else changed. */
   readonly reissue: boolean;
+  /**
+   * The persisted session this one moves away from (login from a live session, regenerate), or
+   * `null`. A persistence that can end it atomically with the save says so in `replaced`.
+   */
+  readonly replaces: string | null;
   readonly now: number;
 }
 
@@ -28,6 +33,8 @@ export interface SaveResult {
   readonly persisted: boolean;
   /** The value to hand the client, or `null` when the one it holds stays right. */
   readonly value: string | null;
+  /** `work.replaces` was ended in the same atomic step as the save (else the core ends it after). */
+  readonly replaced?: boolean;
 }
 
 /**
@@ -42,7 +49,10 @@ export interface SessionPersistence {
   idOf(token: string): string;
   /** The live session a presented value names, or `null` (forged, expired, revoked). */
   open(value: string, now: number): Promise<OpenedSession | null>;
-  /** Saves what a request changed, in one round trip where there is anything to save. */
+  /**
+   * Saves what a request changed, in one round trip where there is anything to save. Rejects
+   * with `SessionRevokedError` when the session (or the one it replaces) ended meanwhile.
+   */
   save(work: SessionWork): Promise<SaveResult>;
   /**
    * Ends sessions by public id, so that no value naming them works again. `anonymous` names
