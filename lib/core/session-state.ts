@@ -4,16 +4,16 @@ import type { SessionData } from '../interfaces/session-data.interface.js';
 import type { SessionTransport } from '../interfaces/session-module-options.interface.js';
 import type { SessionRecord } from '../interfaces/session-store.interface.js';
 import type { TokenCarrier } from './carriers/token-carrier.js';
+import { loginCarrier } from './login-carrier.js';
 import { SessionContents } from './session-contents.js';
 import { assertDataKey } from './session-data.codec.js';
 import { PRIVATE_NO_STORE, type SessionExchange } from './session-exchange.js';
 import { SessionHandle } from './session-handle.js';
+import { SessionMoves } from './session-moves.js';
 import { newRecord } from './session-record.js';
 import type { SessionRuntime } from './session-runtime.js';
 import { SessionValues } from './session-values.js';
 import { SessionRevokedError } from './session.errors.js';
-
-const MAX_USER_ID_LENGTH = 256;
 
 /** How `login()` hands the new session to the client. */
 export interface LoginOptions {
@@ -41,9 +41,7 @@ export class SessionState extends SessionHandle {
   /** The carrier the live session was presented in: cleared if the session ends in flight. */
   private presentedBy: TokenCarrier | null = null;
   /** Ids this request moved away from (regenerate, login): ended at commit. */
-  private obsoleteIds: string[] = [];
-  /** Those of the ids ended by this request that belong to anonymous sessions. */
-  private anonymousIds = new Set<string>();
+  private readonly moves = new SessionMoves();
   /** The client must be handed the session's value at commit. */
   private reissue = false;
 
@@ -93,9 +91,7 @@ export class SessionState extends SessionHandle {
    */
   storedIdOf(id: string): string {
     const pending = this.contents !== null && !this.persisted && this.contents.record.id === id;
-    return pending && this.obsoleteIds.length > 0
-      ? this.obsoleteIds[this.obsoleteIds.length - 1]
-      : id;
+    return (pending ? this.moves.latest : null) ?? id;
   }
 
   get userId(): string | null {
@@ -167,21 +163,7 @@ export class SessionState extends SessionHandle {
     data: Partial<SessionData> = {},
     options: LoginOptions = {},
   ): Promise<void> {
-    if (typeof userId !== 'string' || userId.length === 0 || userId.length > MAX_USER_ID_LENGTH) {
-      throw new TypeError(`login() needs a userId string of 1 to ${MAX_USER_ID_LENGTH} characters`);
-    }
-    const transport = options.transport ?? 'cookie';
-    const carrier = this.runtime.carriers[transport];
-    if (carrier === undefined) {
-      throw new TypeError(
-        `login() with transport '${transport}' needs '${transport}' in the SessionModule transport option`,
-      );
-    }
-    if (transport === 'cookie' && !this.exchange.respondable) {
-      throw new TypeError(
-        "login() here has no HTTP response to set the cookie on: use login(userId, data, { transport: 'header' }) and hand the client session.bearerToken, or log in over HTTP",
-      );
-    }
+    const carrier = loginCarrier(this.runtime, this.exchange, userId, options);
     if (carrier === this.carrier) {
       await this.load();
     } else {
@@ -201,22 +183,11 @@ export class SessionState extends SessionHandle {
 
   async destroy(): Promise<void> {
     await this.load();
-    const current = this.persisted && this.contents ? [this.contents.record.id] : [];
-    if (current.length > 0 && this.contents?.record.userId === null) {
-      this.anonymousIds.add(current[0]);
+    if (this.persisted && this.contents !== null) {
+      this.moves.add(this.contents.record.id, this.contents.record.userId === null);
     }
-    await this.runtime.persistence.end(
-      [...this.obsoleteIds, ...current],
-      this.runtime.now(),
-      this.anonymousIds,
-    );
-    this.contents = null;
-    this.token = null;
-    this.persisted = false;
-    this.presented = false;
-    this.obsoleteIds = [];
-    this.anonymousIds.clear();
-    this.reissue = false;
+    await this.runtime.persistence.end(this.moves.all(), this.runtime.now(), this.moves.anonymous);
+    this.forget();
     this.carrier?.clear(this.exchange);
   }
 
@@ -234,11 +205,11 @@ export class SessionState extends SessionHandle {
     const contents = this.contents;
     const now = this.runtime.now();
     let value: string | null = null;
-    let obsolete = this.obsoleteIds;
+    let endedByStore: string | null = null;
     if (contents !== null) {
       // A move (login, regenerate) replaces one persisted session: the store ends it in the
       // same atomic step as the save, and refuses the save if it has ended already.
-      const replaces = obsolete.length > 0 ? obsolete[obsolete.length - 1] : null;
+      const replaces = this.moves.latest;
       const saved = await this.ifStillLive(
         persistence.save({
           record: contents.record,
@@ -254,18 +225,18 @@ export class SessionState extends SessionHandle {
       value = saved.value;
       contents.changes.clear();
       if (saved.replaced === true) {
-        obsolete = obsolete.filter((id) => id !== replaces);
+        endedByStore = replaces;
       }
     }
+    const obsolete = this.moves.all(endedByStore);
     if (obsolete.length > 0) {
-      await persistence.end(obsolete, now, this.anonymousIds);
+      await persistence.end(obsolete, now, this.moves.anonymous);
     }
-    this.anonymousIds.clear();
+    this.moves.clear();
     if (contents?.record.userId != null) {
       // The response was made for a logged-in user: no shared or browser cache may keep it.
       this.exchange.setHeader('cache-control', PRIVATE_NO_STORE);
     }
-    this.obsoleteIds = [];
     if (value !== null && contents !== null && this.carrier !== null) {
       const left = Math.floor((contents.record.absoluteExpiresAt - now) / 1000);
       this.carrier.write(this.exchange, value, Math.max(0, left), this.presented);
@@ -283,12 +254,7 @@ export class SessionState extends SessionHandle {
       return await save;
     } catch (error) {
       if (error instanceof SessionRevokedError) {
-        this.contents = null;
-        this.token = null;
-        this.persisted = false;
-        this.presented = false;
-        this.obsoleteIds = [];
-        this.reissue = false;
+        this.forget();
         this.presentedBy?.clear(this.exchange);
       }
       throw error;
@@ -331,10 +297,17 @@ export class SessionState extends SessionHandle {
       this.loading = Promise.resolve();
       this.loaded = true;
     }
+    this.forget();
+  }
+
+  /** Leaves this request with no session: nothing to save, nothing to end. */
+  private forget(): void {
     this.contents = null;
     this.token = null;
     this.persisted = false;
     this.presented = false;
+    this.moves.clear();
+    this.reissue = false;
   }
 
   private loadedContents(): SessionContents | null {
@@ -382,10 +355,7 @@ export class SessionState extends SessionHandle {
    */
   private moveTo(base: SessionRecord, plainData: ReadonlyMap<string, string>): void {
     if (this.persisted && this.contents !== null) {
-      this.obsoleteIds.push(this.contents.record.id);
-      if (this.contents.record.userId === null) {
-        this.anonymousIds.add(this.contents.record.id);
-      }
+      this.moves.add(this.contents.record.id, this.contents.record.userId === null);
     }
     this.token = generateToken();
     this.contents = this.contentsOf({ ...base, id: this.idOf(this.token), data: {} });

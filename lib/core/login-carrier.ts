@@ -1,0 +1,34 @@
+import type { TokenCarrier } from './carriers/token-carrier.js';
+import type { SessionExchange } from './session-exchange.js';
+import type { SessionRuntime } from './session-runtime.js';
+import type { LoginOptions } from './session-state.js';
+
+const MAX_USER_ID_LENGTH = 256;
+
+/**
+ * The carrier a `login()` hands its new session to, after checking the call: a `userId` of 1
+ * to 256 characters, a transport the options allow, and a response to carry a cookie.
+ */
+export function loginCarrier(
+  runtime: SessionRuntime,
+  exchange: SessionExchange,
+  userId: unknown,
+  options: LoginOptions,
+): TokenCarrier {
+  if (typeof userId !== 'string' || userId.length === 0 || userId.length > MAX_USER_ID_LENGTH) {
+    throw new TypeError(`login() needs a userId string of 1 to ${MAX_USER_ID_LENGTH} characters`);
+  }
+  const transport = options.transport ?? 'cookie';
+  const carrier = runtime.carriers[transport];
+  if (carrier === undefined) {
+    throw new TypeError(
+      `login() with transport '${transport}' needs '${transport}' in the SessionModule transport option`,
+    );
+  }
+  if (transport === 'cookie' && !exchange.respondable) {
+    throw new TypeError(
+      "login() here has no HTTP response to set the cookie on: use login(userId, data, { transport: 'header' }) and hand the client session.bearerToken, or log in over HTTP",
+    );
+  }
+  return carrier;
+}
