@@ -1,8 +1,3 @@
-import {
-  SessionDataTooLargeError,
-  SessionLimitExceededError,
-  SessionRevokedError,
-} from '../core/session.errors.js';
 import type {
   RevocationStore,
   RevocationSubject,
@@ -15,18 +10,11 @@ import type {
   SessionUpdateOptions,
   SessionWriteOptions,
 } from '../interfaces/session-store.interface.js';
-import {
-  CLAIM_SCRIPT,
-  DATA_FIELD_PREFIX,
-  DESTROY_OWNED_SCRIPT,
-  FIELD,
-  INDEX_SCRIPT,
-  MOVE_SCRIPT,
-  PRUNE_SCRIPT,
-  UPDATE_SCRIPT,
-  WRITE_SCRIPT,
-} from './redis-scripts.js';
+import { SCRIPTS, type RedisStoreContext, type ScriptClient } from './redis-commands.js';
+import { destroyByUser, listByUser } from './redis-listing.js';
+import { decodeRecord } from './redis-record.codec.js';
 import { RedisRevocations, type RedisRevocationClient } from './redis-revocations.js';
+import { touchRecord, updateRecord, writeRecord } from './redis-writes.js';
 
 /**
  * What `RedisStore` needs from its client: an ioredis `Redis` (single node) or `Cluster`, v5 or
@@ -87,40 +75,6 @@ export interface RedisStoreOptions {
    */
   closeClient?: boolean;
 }
-
-/** Arguments a defined script takes: keys then arguments, flattened. */
-type ScriptCall = (...args: (string | number)[]) => Promise<unknown>;
-
-/** The scripts `defineCommand` adds to the client, under names unlikely to clash with an app's. */
-interface ScriptClient {
-  nestSecureSessionWrite: ScriptCall;
-  nestSecureSessionMove: ScriptCall;
-  nestSecureSessionClaim: ScriptCall;
-  nestSecureSessionUpdate: ScriptCall;
-  nestSecureSessionIndex: ScriptCall;
-  nestSecureSessionPrune: ScriptCall;
-  nestSecureSessionDestroyOwned: ScriptCall;
-}
-
-type IndexReply = ['ok' | 'check' | 'refuse' | 'revoked', string[]];
-/** `UPDATE_SCRIPT`: 1 applied, 0 the session is gone, 2 too large (with the size). */
-type UpdateReply = [0 | 1 | 2, number];
-/** `DESTROY_OWNED_SCRIPT`: deleted (0|1), and the id a tombstone points to, or ''. */
-type DestroyReply = [0 | 1, string];
-
-const SCRIPTS: Record<keyof ScriptClient, { lua: string; numberOfKeys?: number }> = {
-  nestSecureSessionWrite: { lua: WRITE_SCRIPT, numberOfKeys: 1 },
-  nestSecureSessionMove: { lua: MOVE_SCRIPT, numberOfKeys: 2 },
-  nestSecureSessionClaim: { lua: CLAIM_SCRIPT, numberOfKeys: 1 },
-  nestSecureSessionUpdate: { lua: UPDATE_SCRIPT, numberOfKeys: 1 },
-  // Four keys on a Cluster, five or six on a single node: the key count is passed per call.
-  nestSecureSessionIndex: { lua: INDEX_SCRIPT },
-  nestSecureSessionPrune: { lua: PRUNE_SCRIPT, numberOfKeys: 4 },
-  nestSecureSessionDestroyOwned: { lua: DESTROY_OWNED_SCRIPT, numberOfKeys: 1 },
-};
-
-/** Tombstones `destroyByUser` follows from one listed id (moves made while it runs). */
-const MAX_FOLLOWED_MOVES = 16;
 
 /**
  * Sessions in Redis, for apps that run more than one instance. Takes the app's own ioredis
@@ -209,7 +163,8 @@ export class RedisStore implements SessionStore, RevocationStore {
   /** The key prefix in use. */
   readonly prefix: string;
   private readonly client: RedisStoreClient;
-  private readonly scripts: ScriptClient;
+  /** Client, scripts and key layout, as the store's internals (`redis-*.ts`) take them. */
+  private readonly context: RedisStoreContext;
   private revocationKeys?: RedisRevocations;
   private readonly closeClient: boolean;
   private closing: Promise<void> | undefined;
@@ -242,7 +197,13 @@ export class RedisStore implements SessionStore, RevocationStore {
       client.defineCommand(name, definition);
     }
     this.client = client;
-    this.scripts = client as unknown as ScriptClient;
+    this.client = client;
+    this.context = {
+      client,
+      scripts: client as unknown as ScriptClient,
+      sessionKey: (id) => this.sessionKey(id),
+      userKey: (userId, part) => this.userKey(userId, part),
+    };
     this.prefix = prefix;
     this.closeClient = closeClient;
   }
@@ -251,91 +212,22 @@ export class RedisStore implements SessionStore, RevocationStore {
     return decodeRecord(id, await this.client.hgetall(this.sessionKey(id)));
   }
 
-  async set(
-    record: SessionRecord,
-    ttlMs: number,
-    options: SessionWriteOptions = {},
-  ): Promise<void> {
-    const key = this.sessionKey(record.id);
-    const now = record.expiresAt - ttlMs;
-    const ttl = Math.floor(Math.min(ttlMs, record.absoluteExpiresAt - now));
-    const replaced = options.replaces === undefined ? null : this.sessionKey(options.replaces);
-    if (!(ttl >= 1)) {
-      // Already past its expiry: nothing to keep (and an older session under this id goes).
-      await Promise.all([key, replaced ?? key].map((gone) => this.client.del(gone)));
-      return;
-    }
-    const fields = encodeRecord(record);
-    if (record.userId !== null) {
-      await this.setForUser(record, record.userId, key, now, ttl, fields, options);
-    } else if (replaced === null) {
-      await this.scripts.nestSecureSessionWrite(key, ttl, ...fields);
-    } else if (!this.client.isCluster) {
-      const moved = await this.scripts.nestSecureSessionMove(
-        key,
-        replaced,
-        record.id,
-        now,
-        ttl,
-        ...fields,
-      );
-      if (Number(moved) !== 1) {
-        throw new SessionRevokedError();
-      }
-    } else {
-      await this.scripts.nestSecureSessionWrite(key, ttl, ...fields);
-      if (!(await this.claim(replaced, record.id, now))) {
-        await this.client.del(key);
-        throw new SessionRevokedError();
-      }
-    }
+  set(record: SessionRecord, ttlMs: number, options: SessionWriteOptions = {}): Promise<void> {
+    return writeRecord(this.context, record, ttlMs, options);
   }
 
-  async update(
+  update(
     id: string,
     delta: SessionDelta,
     touch: SessionTouch,
     ttlMs: number,
     options: SessionUpdateOptions = {},
   ): Promise<void> {
-    const args: (string | number)[] = [];
-    for (const [key, value] of Object.entries(delta.set)) {
-      args.push(DATA_FIELD_PREFIX + key, assertValue(key, value));
-    }
-    const count = args.length / 2;
-    for (const key of delta.deleted) {
-      args.push(DATA_FIELD_PREFIX + key);
-    }
-    const limit = options.maxDataSize;
-    const [outcome, size] = (await this.scripts.nestSecureSessionUpdate(
-      this.sessionKey(id),
-      touch.lastSeenAt,
-      touch.expiresAt,
-      finiteTtl(ttlMs),
-      limit === undefined ? -1 : Math.max(0, Math.floor(limit)),
-      count,
-      ...args,
-    )) as UpdateReply;
-    if (outcome === 2) {
-      throw new SessionDataTooLargeError(null, Number(size), limit ?? 0);
-    }
-    if (outcome !== 1) {
-      throw new SessionRevokedError();
-    }
+    return updateRecord(this.context, id, delta, touch, ttlMs, options);
   }
 
-  async touch(id: string, touch: SessionTouch, ttlMs: number): Promise<void> {
-    const [outcome] = (await this.scripts.nestSecureSessionUpdate(
-      this.sessionKey(id),
-      touch.lastSeenAt,
-      touch.expiresAt,
-      finiteTtl(ttlMs),
-      -1,
-      0,
-    )) as UpdateReply;
-    if (outcome !== 1) {
-      throw new SessionRevokedError();
-    }
+  touch(id: string, touch: SessionTouch, ttlMs: number): Promise<void> {
+    return touchRecord(this.context, id, touch, ttlMs);
   }
 
   /** One `DEL`; the user's index entry is dropped lazily (see the class notes). */
@@ -343,48 +235,12 @@ export class RedisStore implements SessionStore, RevocationStore {
     await this.client.del(this.sessionKey(id));
   }
 
-  async listByUser(userId: string, limit?: number): Promise<SessionRecord[]> {
-    const index = this.userKey(userId, 'idx');
-    const live = new Map<string, SessionRecord>();
-    const dead: string[] = [];
-    // Newest first, a page at a time, until `limit` live sessions (or the index) are read.
-    let examined = 0;
-    while (limit === undefined || live.size < limit) {
-      const wanted = limit === undefined ? Infinity : limit - live.size;
-      const ids =
-        limit === undefined
-          ? await this.client.zrange(index, '0', '-1')
-          : await this.client.zrange(index, String(-(examined + wanted)), String(-(examined + 1)));
-      const hashes = await Promise.all(ids.map((id) => this.client.hgetall(this.sessionKey(id))));
-      ids.forEach((id, i) => {
-        const record = decodeRecord(id, hashes[i]);
-        if (record !== null && record.userId === userId) {
-          live.set(id, record);
-        } else {
-          dead.push(id);
-        }
-      });
-      examined += ids.length;
-      if (ids.length < wanted) {
-        break;
-      }
-    }
-    if (dead.length > 0) {
-      await this.prune(userId, dead);
-    }
-    return [...live.values()].sort((a, b) => a.createdAt - b.createdAt || (a.id < b.id ? -1 : 1));
+  listByUser(userId: string, limit?: number): Promise<SessionRecord[]> {
+    return listByUser(this.context, userId, limit);
   }
 
-  async destroyByUser(userId: string, exceptId?: string): Promise<number> {
-    const ids = (await this.client.zrange(this.userKey(userId, 'idx'), '0', '-1')).filter(
-      (id) => id !== exceptId,
-    );
-    if (ids.length === 0) {
-      return 0;
-    }
-    const deleted = await Promise.all(ids.map((id) => this.destroyMoved(id, userId, exceptId)));
-    await this.prune(userId, ids);
-    return deleted.reduce((sum, n) => sum + n, 0);
+  destroyByUser(userId: string, exceptId?: string): Promise<number> {
+    return destroyByUser(this.context, userId, exceptId);
   }
 
   /**
@@ -437,83 +293,6 @@ export class RedisStore implements SessionStore, RevocationStore {
     return this.revocationKeys;
   }
 
-  private async setForUser(
-    record: SessionRecord,
-    userId: string,
-    key: string,
-    now: number,
-    ttl: number,
-    fields: string[],
-    options: SessionWriteOptions,
-  ): Promise<void> {
-    const limit = options.maxSessionsPerUser;
-    if (limit !== undefined && !(Number.isInteger(limit) && limit >= 0)) {
-      throw new TypeError(`maxSessionsPerUser must be a non-negative integer (got ${limit})`);
-    }
-    const replaces = options.replaces;
-    const replaced = replaces === undefined ? null : this.sessionKey(replaces);
-    // A Cluster cannot run one script over the session's slot and the user's: write the hash
-    // first (see the class notes for why that order is the safe one).
-    const together = !this.client.isCluster;
-    if (!together) {
-      await this.scripts.nestSecureSessionWrite(key, ttl, ...fields);
-    }
-    const keys = [
-      ...(['idx', 'exp', 'ev', 'mv'] as const).map((part) => this.userKey(userId, part)),
-      ...(together ? [key, ...(replaced === null ? [] : [replaced])] : []),
-    ];
-    /** `dead`: ids found gone by a check round, or `null` before any check. */
-    const index = (dead: string[] | null): Promise<IndexReply> =>
-      this.scripts.nestSecureSessionIndex(
-        keys.length,
-        ...keys,
-        record.id,
-        record.createdAt,
-        record.absoluteExpiresAt,
-        now,
-        limit ?? -1,
-        options.limitPolicy ?? 'evict-oldest',
-        dead === null ? '0' : '1',
-        replaces ?? '',
-        dead?.length ?? 0,
-        ...(dead ?? []),
-        ...(together ? [ttl, ...fields] : []),
-      ) as Promise<IndexReply>;
-    let indexed = false;
-    try {
-      let [outcome, ids] = await index(null);
-      if (outcome === 'check') {
-        [outcome, ids] = await index(await this.deadAmong(userId, ids));
-      }
-      if (outcome === 'refuse') {
-        throw new SessionLimitExceededError(limit ?? 0);
-      }
-      if (outcome === 'revoked') {
-        throw new SessionRevokedError();
-      }
-      indexed = true;
-      const gone = [...ids];
-      if (!together && replaced !== null && replaces !== undefined) {
-        if (!(await this.claim(replaced, record.id, now))) {
-          throw new SessionRevokedError();
-        }
-        gone.push(replaces);
-      }
-      if (ids.length > 0) {
-        await Promise.all(
-          ids.map((id) => this.scripts.nestSecureSessionDestroyOwned(this.sessionKey(id), userId)),
-        );
-        await this.prune(userId, gone);
-      } else if (gone.length > 0) {
-        // The replaced id's hash is a tombstone now; its entry can go without waiting.
-        void this.prune(userId, gone).catch(() => undefined);
-      }
-    } catch (error) {
-      await this.undoLogin(key, userId, indexed ? [record.id, replaces] : [], error);
-      throw error;
-    }
-  }
-
   private async quitClient(): Promise<void> {
     try {
       await this.client.quit?.();
@@ -523,172 +302,4 @@ export class RedisStore implements SessionStore, RevocationStore {
       this.client.disconnect?.();
     }
   }
-
-  /** Cluster: ends the replaced session, if it is still live; `false` when it is gone. */
-  private async claim(replaced: string, id: string, now: number): Promise<boolean> {
-    return Number(await this.scripts.nestSecureSessionClaim(replaced, id, now)) === 1;
-  }
-
-  /**
-   * The login or move failed, so its session must not linger (on a Cluster it is already
-   * written). A refusal (limit, session gone) is an answer: the hash is deleted before the
-   * caller hears it, so no other client can still read it. After an infrastructure failure its
-   * token was never handed out, so if the deletion fails too nothing usable is left; not
-   * awaited, so a stalled server costs the login one command timeout, not two.
-   */
-  private async undoLogin(
-    key: string,
-    userId: string,
-    indexed: (string | undefined)[],
-    error: unknown,
-  ): Promise<void> {
-    const answered =
-      error instanceof SessionLimitExceededError || error instanceof SessionRevokedError;
-    if (answered && !this.client.isCluster) {
-      return; // One script decided: it wrote nothing.
-    }
-    const deletion = this.client.del(key);
-    const dead = indexed.filter((id): id is string => id !== undefined);
-    if (answered) {
-      await deletion;
-      if (dead.length > 0) {
-        void this.prune(userId, dead).catch(() => undefined);
-      }
-    } else {
-      void deletion.catch(() => undefined);
-    }
-  }
-
-  /**
-   * Deletes `id` if it is the user's, and follows its tombstones: a session that moved to a new
-   * id since `id` was listed is ended too (except `exceptId`). Resolves to the number deleted.
-   */
-  private async destroyMoved(id: string, userId: string, exceptId?: string): Promise<number> {
-    let deleted = 0;
-    let next = id;
-    for (let moves = 0; next !== '' && moves <= MAX_FOLLOWED_MOVES; moves++) {
-      const [count, movedTo] = (await this.scripts.nestSecureSessionDestroyOwned(
-        this.sessionKey(next),
-        userId,
-      )) as DestroyReply;
-      deleted += Number(count);
-      next = movedTo === exceptId ? '' : movedTo;
-    }
-    return deleted;
-  }
-
-  /**
-   * Of these indexed ids, those whose session is gone or is no longer the user's (a tombstone
-   * has no `userId`: a moved session is gone).
-   */
-  private async deadAmong(userId: string, ids: string[]): Promise<string[]> {
-    const owners = await Promise.all(
-      ids.map((id) => this.client.hget(this.sessionKey(id), FIELD.userId)),
-    );
-    return ids.filter((_, i) => owners[i] !== userId);
-  }
-
-  private async prune(userId: string, ids: string[]): Promise<void> {
-    await this.scripts.nestSecureSessionPrune(
-      ...(['idx', 'exp', 'ev', 'mv'] as const).map((part) => this.userKey(userId, part)),
-      ...ids,
-    );
-  }
-}
-
-function finiteTtl(ttlMs: number): number {
-  if (!Number.isFinite(ttlMs)) {
-    throw new TypeError(`ttlMs must be a finite number (got ${ttlMs})`);
-  }
-  return Math.floor(ttlMs);
-}
-
-function assertValue(key: string, value: unknown): string {
-  if (typeof value !== 'string') {
-    throw new TypeError(
-      `Session data value of '${key}' must be a string (stores keep encoded data)`,
-    );
-  }
-  return value;
-}
-
-function encodeRecord(record: SessionRecord): string[] {
-  const fields: string[] = [
-    FIELD.createdAt,
-    String(record.createdAt),
-    FIELD.lastSeenAt,
-    String(record.lastSeenAt),
-    FIELD.expiresAt,
-    String(record.expiresAt),
-    FIELD.absoluteExpiresAt,
-    String(record.absoluteExpiresAt),
-  ];
-  if (record.userId !== null) {
-    fields.push(FIELD.userId, record.userId);
-  }
-  if (record.authenticatedAt !== null) {
-    fields.push(FIELD.authenticatedAt, String(record.authenticatedAt));
-  }
-  if (record.userAgent !== null) {
-    fields.push(FIELD.userAgent, record.userAgent);
-  }
-  let dataSize = 0;
-  for (const [key, value] of Object.entries(record.data)) {
-    fields.push(DATA_FIELD_PREFIX + key, assertValue(key, value));
-    dataSize += Buffer.byteLength(key) + Buffer.byteLength(value);
-  }
-  fields.push(FIELD.dataSize, String(dataSize));
-  return fields;
-}
-
-/**
- * A record from a session hash, or `null` when there is none or it lacks a required field.
- * Only known fields are read, and data keys are defined as own properties, so a field named
- * `d:__proto__` yields a data key `__proto__` instead of touching a prototype.
- */
-function decodeRecord(id: string, hash: Record<string, string>): SessionRecord | null {
-  const data: Record<string, string> = {};
-  for (const field of Object.keys(hash)) {
-    if (field.startsWith(DATA_FIELD_PREFIX)) {
-      Object.defineProperty(data, field.slice(DATA_FIELD_PREFIX.length), {
-        value: hash[field],
-        enumerable: true,
-        writable: true,
-        configurable: true,
-      });
-    }
-  }
-  const createdAt = timeField(hash, FIELD.createdAt);
-  const lastSeenAt = timeField(hash, FIELD.lastSeenAt);
-  const expiresAt = timeField(hash, FIELD.expiresAt);
-  const absoluteExpiresAt = timeField(hash, FIELD.absoluteExpiresAt);
-  if (
-    createdAt === null ||
-    lastSeenAt === null ||
-    expiresAt === null ||
-    absoluteExpiresAt === null
-  ) {
-    return null;
-  }
-  return {
-    id,
-    userId: stringField(hash, FIELD.userId),
-    data,
-    createdAt,
-    lastSeenAt,
-    authenticatedAt: timeField(hash, FIELD.authenticatedAt),
-    expiresAt,
-    absoluteExpiresAt,
-    userAgent: stringField(hash, FIELD.userAgent),
-  };
-}
-
-function stringField(hash: Record<string, string>, field: string): string | null {
-  return Object.hasOwn(hash, field) ? hash[field] : null;
-}
-
-function timeField(hash: Record<string, string>, field: string): number | null {
-  const text = stringField(hash, field);
-  const value = text === null || text === '' ? NaN : Number(text);
-  return Number.isFinite(value) ? value : null;
 }
