@@ -2,6 +2,8 @@ import { Logger, Module } from '@nestjs/common';
 import type { Redis } from 'ioredis';
 import { randomBytes } from 'node:crypto';
 import { RedisStore, SessionModule } from 'nest-secure-session';
+import { AccountService } from './account.service.js';
+import { AdminController } from './admin.controller.js';
 import { AuthController } from './auth.controller.js';
 import { PageController } from './page.controller.js';
 import { REDIS_CLIENT, RedisModule } from './redis.module.js';
@@ -39,7 +41,7 @@ import { UsersService } from './users.service.js';
       },
     }),
   ],
-  controllers: [PageController, AuthController],
-  providers: [UsersService],
+  controllers: [PageController, AuthController, AdminController],
+  providers: [UsersService, AccountService],
 })
 export class AppModule {}
