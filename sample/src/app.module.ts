@@ -5,7 +5,10 @@ import { RedisStore, SessionModule } from 'nest-secure-session';
 import { AccountService } from './account.service.js';
 import { AdminController } from './admin.controller.js';
 import { AuthController } from './auth.controller.js';
-import { PageController } from './page.controller.js';
+import { FormsController } from './forms.controller.js';
+import { AccountPage } from './page/account-page.js';
+import { AssetsController } from './page/assets.controller.js';
+import { PageController } from './page/page.controller.js';
 import { REDIS_CLIENT, RedisModule } from './redis.module.js';
 import { UsersService } from './users.service.js';
 
@@ -41,7 +44,7 @@ import { UsersService } from './users.service.js';
       },
     }),
   ],
-  controllers: [PageController, AuthController, AdminController],
-  providers: [UsersService, AccountService],
+  controllers: [PageController, AssetsController, FormsController, AuthController, AdminController],
+  providers: [UsersService, AccountService, AccountPage],
 })
 export class AppModule {}
