@@ -51,12 +51,13 @@ function form(
   content: SafeHtml,
   attributes: { id?: string; class?: string } = {},
 ): SafeHtml {
+  const id = attributes.id !== undefined && html`id="${attributes.id}"`;
   return html`<form
     method="post"
     action="${action}"
     data-api="${api}"
-    id="${attributes.id ?? ''}"
     class="${attributes.class ?? ''}"
+    ${id}
   >
     <input type="hidden" name="_csrf" value="${view.csrfToken}" />${content}
   </form>`;
