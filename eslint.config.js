@@ -19,4 +19,16 @@ export default tseslint.config(
     ignores: ['lib/**/*.spec.ts'],
     rules: { 'no-console': 'error' },
   },
+  {
+    // The sample page's script runs in the browser.
+    files: ['sample/public/**/*.js'],
+    languageOptions: {
+      globals: {
+        document: 'readonly',
+        fetch: 'readonly',
+        FormData: 'readonly',
+        DOMParser: 'readonly',
+      },
+    },
+  },
 );

@@ -72,8 +72,13 @@ fetch(${JSON.stringify(action)}, {
 </script></body></html>`;
 }
 
-async function waitForWhoami(page: Page, text: string): Promise<void> {
-  await page.locator('#whoami', { hasText: new RegExp(`^${text}$`) }).waitFor({ timeout: 10_000 });
+/** Waits until the page shows `user` signed in (`#whoami`), or, for `null`, the sign-in form. */
+async function waitForWhoami(page: Page, user: string | null): Promise<void> {
+  const shown =
+    user === null
+      ? page.locator('#login-form')
+      : page.locator('#whoami', { hasText: new RegExp(`^${user}$`) });
+  await shown.waitFor({ timeout: 10_000 });
 }
 
 /** `GET /me` from inside the sample's page (the browser's own cookie jar). */
@@ -147,7 +152,7 @@ describe.each(PLATFORMS)(
       // The victim logs in through the sample's own form.
       const page = await context.newPage();
       await page.goto(`${origin}/`);
-      await waitForWhoami(page, 'nobody');
+      await waitForWhoami(page, null);
       await page.fill('#username', 'alice');
       await page.fill('#password', 'alice-password');
       const loggedIn = page.waitForResponse(
@@ -155,7 +160,7 @@ describe.each(PLATFORMS)(
       );
       await page.click('#login');
       expect((await loggedIn).status()).toBe(200);
-      await waitForWhoami(page, '1');
+      await waitForWhoami(page, 'alice');
       const held = (await context.cookies(origin)).filter((cookie) => cookie.name === COOKIE_NAME);
       expect(held).toHaveLength(1);
       const sessionCookie = held[0].value;
@@ -220,7 +225,7 @@ describe.each(PLATFORMS)(
         expect(still.map((c) => c.value)).toEqual([sessionCookie]);
       }
       await page.reload();
-      await waitForWhoami(page, '1');
+      await waitForWhoami(page, 'alice');
 
       // The sample's own logout form (same origin, with the token) works.
       const loggedOut = page.waitForResponse(
@@ -230,7 +235,7 @@ describe.each(PLATFORMS)(
       const logoutResponse = await loggedOut;
       expect(logoutResponse.status()).toBe(200);
       expect((await logoutResponse.request().allHeaders())['sec-fetch-site']).toBe('same-origin');
-      await waitForWhoami(page, 'nobody');
+      await waitForWhoami(page, null);
       expect(await meStatusInPage(page)).toBe(401);
       const after = await fetch(`${sample!.url}/me`, {
         headers: { cookie: `${COOKIE_NAME}=${sessionCookie}` },
@@ -245,7 +250,7 @@ describe.each(PLATFORMS)(
       await context.clearCookies();
       const page = await context.newPage();
       await page.goto(`${origin}/`);
-      await waitForWhoami(page, 'nobody');
+      await waitForWhoami(page, null);
 
       const forged = await attack(
         attacker!.page(

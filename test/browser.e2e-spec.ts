@@ -10,15 +10,19 @@ import { buildLibraryAndSample, startSample, type NodeServer } from './support/s
 
 const COOKIE_NAME = '__Host-sid';
 
-/** Waits until `#whoami` shows exactly `text` (the page fills it from `GET /me`). */
-async function waitForWhoami(page: Page, text: string): Promise<void> {
-  await page.locator('#whoami', { hasText: new RegExp(`^${text}$`) }).waitFor({ timeout: 10_000 });
+/** Waits until the page shows `user` signed in (`#whoami`), or, for `null`, the sign-in form. */
+async function waitForWhoami(page: Page, user: string | null): Promise<void> {
+  const shown =
+    user === null
+      ? page.locator('#login-form')
+      : page.locator('#whoami', { hasText: new RegExp(`^${user}$`) });
+  await shown.waitFor({ timeout: 10_000 });
 }
 
 /**
  * Counts the page's requests still awaiting a response; `settled()` resolves once none has
- * been for 100 ms. The page shows `#whoami` and fetches its CSRF token in separate requests:
- * clicking "Log out" before the token arrives would test the page's timing, not its cookies.
+ * been for 100 ms. After a login the page fetches its new markup (with the new CSRF token):
+ * clicking "Sign out" before it arrives would test the page's timing, not its cookies.
  * (Counted to the response: a fetch whose body the page never reads may never `requestfinished`.)
  */
 function trackRequests(page: Page): { settled(): Promise<void> } {
@@ -86,7 +90,7 @@ describe.each(PLATFORMS)('the sample app in a real browser (Chromium, %s)', (pla
 
     await page.goto(`${origin}/`);
     expect(await page.evaluate('window.isSecureContext')).toBe(true);
-    await waitForWhoami(page, 'nobody');
+    await waitForWhoami(page, null);
 
     await page.fill('#username', 'alice');
     await page.fill('#password', 'alice-password');
@@ -95,9 +99,9 @@ describe.each(PLATFORMS)('the sample app in a real browser (Chromium, %s)', (pla
     );
     await page.click('#login');
     expect((await loginResponse).status()).toBe(200);
-    await waitForWhoami(page, '1');
+    await waitForWhoami(page, 'alice');
     await requests.settled();
-    expect(await page.locator('#whoami').textContent()).toBe('1');
+    expect(await page.locator('#whoami').textContent()).toBe('alice');
 
     // Page scripts can read ordinary cookies (proved with a probe) but not the session cookie.
     await page.evaluate("document.cookie = 'probe=visible; path=/'");
@@ -124,15 +128,15 @@ describe.each(PLATFORMS)('the sample app in a real browser (Chromium, %s)', (pla
     // The copy works from outside the browser while the session lives...
     const before = await getMeWithCookie(app, copied);
     expect(before.status).toBe(200);
-    expect(await before.json()).toMatchObject({ userId: '1' });
+    expect(await before.json()).toMatchObject({ userId: 'alice' });
 
     const logoutResponse = page.waitForResponse(
       (response) => response.url() === `${origin}/auth/logout`,
     );
     await page.click('#logout');
     expect((await logoutResponse).status()).toBe(200);
-    await waitForWhoami(page, 'nobody');
-    expect(await page.locator('#whoami').textContent()).toBe('nobody');
+    await waitForWhoami(page, null);
+    expect(await page.locator('#whoami').count()).toBe(0);
     const left = (await context.cookies(origin)).filter((cookie) => cookie.name === COOKIE_NAME);
     expect(left).toEqual([]);
 

@@ -82,7 +82,7 @@ async function loginAlice(
     headers: { 'user-agent': userAgent },
   });
   expect(reply.status).toBe(200);
-  expect(reply.body).toEqual({ userId: '1', roles: ['user'] });
+  expect(reply.body).toEqual({ userId: 'alice', roles: ['user'], csrfToken: expect.any(String) });
   expect(reply.sessionCookies).toHaveLength(1);
   const pair = reply.sessionCookies[0].split(';')[0];
   expect(pair.length).toBeGreaterThan(COOKIE_NAME.length + 1);
@@ -169,7 +169,7 @@ describe.each(PLATFORMS)(
         expect({ port: instance.port, status: me.status, body: me.body }).toEqual({
           port: instance.port,
           status: 200,
-          body: { userId: '1', roles: ['user'] },
+          body: { userId: 'alice', roles: ['user'] },
         });
       }
 
@@ -261,7 +261,7 @@ describe.each(PLATFORMS)(
       const token = (issued.body as { token: string }).token;
       const admin = await call(a, '/admin', { headers: { authorization: `Bearer ${token}` } });
       expect(admin.status).toBe(200);
-      expect(admin.body).toEqual({ userId: '2', admin: true });
+      expect(admin.body).toEqual({ userId: 'admin', admin: true });
       // Header clients are exempt from CSRF: logging out on A with the bearer token ends it on B.
       const logout = await call(a, '/auth/logout', {
         method: 'POST',

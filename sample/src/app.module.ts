@@ -2,8 +2,13 @@ import { Logger, Module } from '@nestjs/common';
 import type { Redis } from 'ioredis';
 import { randomBytes } from 'node:crypto';
 import { RedisStore, SessionModule } from 'nest-secure-session';
+import { AccountService } from './account.service.js';
+import { AdminController } from './admin.controller.js';
 import { AuthController } from './auth.controller.js';
-import { PageController } from './page.controller.js';
+import { FormsController } from './forms.controller.js';
+import { AccountPage } from './page/account-page.js';
+import { AssetsController } from './page/assets.controller.js';
+import { PageController } from './page/page.controller.js';
 import { REDIS_CLIENT, RedisModule } from './redis.module.js';
 import { UsersService } from './users.service.js';
 
@@ -39,7 +44,7 @@ import { UsersService } from './users.service.js';
       },
     }),
   ],
-  controllers: [PageController, AuthController],
-  providers: [UsersService],
+  controllers: [PageController, AssetsController, FormsController, AuthController, AdminController],
+  providers: [UsersService, AccountService, AccountPage],
 })
 export class AppModule {}

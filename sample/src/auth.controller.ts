@@ -1,43 +1,27 @@
-import {
-  Body,
-  Controller,
-  Delete,
-  ForbiddenException,
-  Get,
-  HttpCode,
-  Param,
-  Post,
-  UnauthorizedException,
-} from '@nestjs/common';
-import {
-  Public,
-  Roles,
-  Session,
-  SessionHandle,
-  SessionService,
-  SkipCsrf,
-} from 'nest-secure-session';
-import { UsersService } from './users.service.js';
+import { Body, Controller, Delete, Get, HttpCode, Param, Post } from '@nestjs/common';
+import { Public, Session, SessionHandle, SessionService, SkipCsrf } from 'nest-secure-session';
+import { AccountService } from './account.service.js';
 
 interface Credentials {
   username?: unknown;
   password?: unknown;
 }
 
+/** The JSON API: what the page's script calls, and any other client. */
 @Controller()
 export class AuthController {
   constructor(
     private readonly sessions: SessionService,
-    private readonly users: UsersService,
+    private readonly account: AccountService,
   ) {}
 
+  /** The session's new CSRF token comes back with it: the old one died with the old id. */
   @Public()
   @Post('auth/login')
   @HttpCode(200)
   async login(@Body() body: Credentials = {}) {
-    const user = this.authenticate(body);
-    await this.sessions.login(user.id, { roles: user.roles });
-    return { userId: user.id, roles: user.roles };
+    const session = await this.account.signIn(body.username, body.password);
+    return { userId: session.userId, roles: session.get('roles'), csrfToken: session.csrfToken };
   }
 
   /** For API clients: a bearer token in the body, no cookie. Exempt from CSRF (no ambient credential). */
@@ -46,13 +30,18 @@ export class AuthController {
   @Post('auth/token')
   @HttpCode(200)
   async token(@Body() body: Credentials = {}) {
-    const user = this.authenticate(body);
-    const session = await this.sessions.login(
-      user.id,
-      { roles: user.roles },
-      { transport: 'header' },
-    );
+    const session = await this.account.signIn(body.username, body.password, {
+      transport: 'header',
+    });
     return { token: session.bearerToken };
+  }
+
+  /** The signed-in user's password again, for `@FreshSession` routes: a new login and id. */
+  @Post('auth/reauthenticate')
+  @HttpCode(200)
+  async reauthenticate(@Session() session: SessionHandle, @Body() body: Credentials = {}) {
+    const renewed = await this.account.reauthenticate(session, body.password);
+    return { userId: renewed.userId, csrfToken: renewed.csrfToken };
   }
 
   @Public()
@@ -74,28 +63,18 @@ export class AuthController {
     return { userId: session.userId, roles: session.get('roles') ?? [] };
   }
 
-  @Get('admin')
-  @Roles('admin')
-  admin(@Session() session: SessionHandle) {
-    return { userId: session.userId, admin: true };
-  }
-
   @Get('auth/sessions')
-  async list(@Session() session: SessionHandle) {
-    const sessions = await this.sessions.listForUser(session.userId as string);
-    return sessions.map((info) => ({ ...info, current: info.id === session.id }));
+  list(@Session() session: SessionHandle) {
+    return this.account.sessionsOf(session);
   }
 
   @Delete('auth/sessions/:id')
   async revoke(@Session() session: SessionHandle, @Param('id') id: string) {
-    const own = await this.sessions.listForUser(session.userId as string);
-    if (!own.some((info) => info.id === id)) {
-      throw new ForbiddenException('No such session among yours');
-    }
-    await this.sessions.revoke(id);
+    await this.account.revokeOwn(session, id);
     return { revoked: id };
   }
 
+  /** Every session of the user, this one included. */
   @Post('auth/logout-all')
   @HttpCode(200)
   async logoutAll(@Session() session: SessionHandle) {
@@ -104,11 +83,10 @@ export class AuthController {
     return { revoked };
   }
 
-  private authenticate(body: Credentials): { id: string; roles: string[] } {
-    const user = this.users.verify(body.username, body.password);
-    if (user === null) {
-      throw new UnauthorizedException('Wrong username or password');
-    }
-    return user;
+  /** Every session of the user but this one ("sign out everywhere else"). */
+  @Post('auth/logout-others')
+  @HttpCode(200)
+  logoutOthers(@Session() session: SessionHandle) {
+    return this.account.signOutOthers(session);
   }
 }

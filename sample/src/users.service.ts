@@ -1,43 +1,62 @@
 import { Injectable } from '@nestjs/common';
 import { scryptSync, timingSafeEqual } from 'node:crypto';
 
-/** A demo account: the password is kept only as an scrypt hash. */
+/** A demo account: the password is kept only as an scrypt hash. The username is the user id. */
 interface DemoUser {
-  id: string;
   username: string;
   roles: string[];
   salt: Buffer;
   passwordHash: Buffer;
 }
 
+/** What a successful check yields: the user id (the username) and the roles. */
+export interface VerifiedUser {
+  id: string;
+  roles: string[];
+}
+
 const KEY_LENGTH = 32;
+const MAX_PASSWORD_LENGTH = 1024;
 
 function hashPassword(password: string, salt: Buffer): Buffer {
   return scryptSync(password, salt, KEY_LENGTH);
 }
 
-function demoUser(id: string, username: string, roles: string[], password: string): DemoUser {
+function demoUser(username: string, roles: string[], password: string): DemoUser {
   const salt = Buffer.from(`nest-secure-session-demo-${username}`);
-  return { id, username, roles, salt, passwordHash: hashPassword(password, salt) };
+  return { username, roles, salt, passwordHash: hashPassword(password, salt) };
 }
 
 /** The sample's user directory: alice (user) and admin (user, admin). */
 @Injectable()
 export class UsersService {
   private readonly users = [
-    demoUser('1', 'alice', ['user'], 'alice-password'),
-    demoUser('2', 'admin', ['user', 'admin'], 'admin-password'),
+    demoUser('alice', ['user'], 'alice-password'),
+    demoUser('admin', ['user', 'admin'], 'admin-password'),
   ];
-  private readonly unknownUser = demoUser('0', '', [], 'no-such-user');
+  private readonly unknownUser = demoUser('', [], 'no-such-user');
 
   /** The user whose credentials these are, or `null`. Takes as long for unknown usernames. */
-  verify(username: unknown, password: unknown): { id: string; roles: string[] } | null {
-    if (typeof username !== 'string' || typeof password !== 'string' || password.length > 1024) {
+  verify(username: unknown, password: unknown): VerifiedUser | null {
+    if (
+      typeof username !== 'string' ||
+      typeof password !== 'string' ||
+      password.length > MAX_PASSWORD_LENGTH
+    ) {
       return null;
     }
     const user = this.users.find((candidate) => candidate.username === username);
     const target = user ?? this.unknownUser;
     const matches = timingSafeEqual(hashPassword(password, target.salt), target.passwordHash);
-    return user !== undefined && matches ? { id: user.id, roles: user.roles } : null;
+    return user !== undefined && matches ? { id: user.username, roles: user.roles } : null;
+  }
+
+  /** Every user id, for the admin's overview. */
+  ids(): string[] {
+    return this.users.map((user) => user.username);
+  }
+
+  exists(id: string): boolean {
+    return this.users.some((user) => user.username === id);
   }
 }

@@ -1,7 +1,7 @@
 import { accessSync, constants, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { chromium, type BrowserContext } from 'playwright-core';
+import { chromium, type BrowserContext, type BrowserContextOptions } from 'playwright-core';
 
 /** The Debian `chromium` package's launcher; `.ci/run` installs it when missing. */
 export const CHROMIUM_PATH = '/usr/bin/chromium';
@@ -37,6 +37,11 @@ export function assertChromiumInstalled(): void {
 /** A browser context with a fresh profile; `close()` ends the browser and deletes the profile. */
 export interface ChromiumSession {
   readonly context: BrowserContext;
+  /**
+   * Another context of the same browser: its own cookie jar, and `options` such as
+   * `javaScriptEnabled: false`, `userAgent` or `viewport`. Closed with the browser.
+   */
+  newContext(options?: BrowserContextOptions): Promise<BrowserContext>;
   close(): Promise<void>;
 }
 
@@ -56,6 +61,13 @@ export async function launchChromium(): Promise<ChromiumSession> {
     });
     return {
       context,
+      newContext: async (options = {}) => {
+        const browser = context.browser();
+        if (browser === null) {
+          throw new Error('This Chromium context has no browser to open another context in');
+        }
+        return browser.newContext(options);
+      },
       close: async () => {
         try {
           await context.close();
