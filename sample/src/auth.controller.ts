@@ -5,6 +5,7 @@ import {
   ForbiddenException,
   Get,
   HttpCode,
+  NotFoundException,
   Param,
   Post,
   UnauthorizedException,
@@ -17,6 +18,7 @@ import {
   SessionService,
   SkipCsrf,
 } from 'nest-secure-session';
+import { isStateless } from './store-mode.js';
 import { UsersService } from './users.service.js';
 
 interface Credentials {
@@ -46,6 +48,7 @@ export class AuthController {
   @Post('auth/token')
   @HttpCode(200)
   async token(@Body() body: Credentials | null = {}) {
+    this.requireServerSideStore('Issuing bearer tokens');
     const user = this.authenticate(body);
     const session = await this.sessions.login(
       user.id,
@@ -82,12 +85,14 @@ export class AuthController {
 
   @Get('auth/sessions')
   async list(@Session() session: SessionHandle) {
+    this.requireServerSideStore('Listing sessions');
     const sessions = await this.sessions.listForUser(session.userId as string);
     return sessions.map((info) => ({ ...info, current: info.id === session.id }));
   }
 
   @Delete('auth/sessions/:id')
   async revoke(@Session() session: SessionHandle, @Param('id') id: string) {
+    this.requireServerSideStore('Revoking one session');
     const own = await this.sessions.listForUser(session.userId as string);
     if (!own.some((info) => info.id === id)) {
       throw new ForbiddenException('No such session among yours');
@@ -102,6 +107,13 @@ export class AuthController {
     const revoked = await this.sessions.revokeAllForUser(session.userId as string);
     await this.sessions.logout();
     return { revoked };
+  }
+
+  /** Stateless mode (`SESSION_STORE=cookie`) has no bearer tokens and lists no sessions. */
+  private requireServerSideStore(what: string): void {
+    if (isStateless()) {
+      throw new NotFoundException(`${what} needs a server-side store (unset SESSION_STORE)`);
+    }
   }
 
   private authenticate(body: Credentials | null): { id: string; roles: string[] } {
