@@ -37,7 +37,7 @@ export class AuthController {
   @Post('auth/login')
   @HttpCode(200)
   async login(@Body() body: Credentials | null = {}) {
-    const user = this.authenticate(body);
+    const user = await this.authenticate(body);
     await this.sessions.login(user.id, { roles: user.roles });
     return { userId: user.id, roles: user.roles };
   }
@@ -49,7 +49,7 @@ export class AuthController {
   @HttpCode(200)
   async token(@Body() body: Credentials | null = {}) {
     this.requireServerSideStore('Issuing bearer tokens');
-    const user = this.authenticate(body);
+    const user = await this.authenticate(body);
     const session = await this.sessions.login(
       user.id,
       { roles: user.roles },
@@ -116,9 +116,9 @@ export class AuthController {
     }
   }
 
-  private authenticate(body: Credentials | null): { id: string; roles: string[] } {
+  private async authenticate(body: Credentials | null): Promise<{ id: string; roles: string[] }> {
     // `null` is a JSON body too: Fastify's parser passes it on (Express's strict one refuses it).
-    const user = this.users.verify(body?.username, body?.password);
+    const user = await this.users.verify(body?.username, body?.password);
     if (user === null) {
       throw new UnauthorizedException('Wrong username or password');
     }
