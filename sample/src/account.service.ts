@@ -45,7 +45,7 @@ export class AccountService {
 
   /** Checks the credentials and logs in: always a new session id (fixation-proof). */
   async signIn(username: unknown, password: unknown, options?: LoginOptions) {
-    const user = this.users.verify(username, password);
+    const user = await this.users.verify(username, password);
     if (user === null) {
       throw new UnauthorizedException('Wrong username or password');
     }
@@ -54,7 +54,7 @@ export class AccountService {
 
   /** Asks the signed-in user's password again. A new login, so a new session id. */
   async reauthenticate(session: SessionHandle, password: unknown): Promise<SessionHandle> {
-    const user = this.users.verify(this.userOf(session), password);
+    const user = await this.users.verify(this.userOf(session), password);
     if (user === null) {
       throw new UnauthorizedException('Wrong password');
     }

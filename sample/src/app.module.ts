@@ -10,6 +10,7 @@ import { AccountPage } from './page/account-page.js';
 import { AssetsController } from './page/assets.controller.js';
 import { PageController } from './page/page.controller.js';
 import { REDIS_CLIENT, RedisModule } from './redis.module.js';
+import { isStateless } from './store-mode.js';
 import { UsersService } from './users.service.js';
 
 @Module({
@@ -26,20 +27,25 @@ import { UsersService } from './users.service.js';
               'cannot read the others’ sessions. Give every instance the same SESSION_SECRET.',
           );
         }
+        // A random secret per start is fine for a demo; real apps read a fixed one from config.
+        const common = { secret: secret ?? randomBytes(32).toString('base64url') };
+        const redisStore = () =>
+          new RedisStore({ client: redis as Redis, prefix: process.env.SESSION_PREFIX ?? 'sess:' });
+        if (isStateless()) {
+          // SESSION_STORE=cookie: the session sealed in the cookie (no bearer tokens, no session
+          // listing); with REDIS_URL, logouts are remembered in Redis across instances.
+          return {
+            ...common,
+            store: 'cookie' as const,
+            ...(redis === null ? {} : { revocationStore: redisStore() }),
+          };
+        }
         return {
-          // A random secret per start is fine for a demo; real apps read a fixed one from config.
-          secret: secret ?? randomBytes(32).toString('base64url'),
+          ...common,
           // Browsers use the cookie; API clients get a bearer token from POST /auth/token.
           transport: ['cookie', 'header'],
           // With REDIS_URL, instances share sessions through Redis; else the default MemoryStore.
-          ...(redis === null
-            ? {}
-            : {
-                store: new RedisStore({
-                  client: redis,
-                  prefix: process.env.SESSION_PREFIX ?? 'sess:',
-                }),
-              }),
+          ...(redis === null ? {} : { store: redisStore() }),
         };
       },
     }),

@@ -1,6 +1,16 @@
-import { Body, Controller, Delete, Get, HttpCode, Param, Post } from '@nestjs/common';
+import {
+  Body,
+  Controller,
+  Delete,
+  Get,
+  HttpCode,
+  NotFoundException,
+  Param,
+  Post,
+} from '@nestjs/common';
 import { Public, Session, SessionHandle, SessionService, SkipCsrf } from 'nest-secure-session';
 import { AccountService } from './account.service.js';
+import { isStateless } from './store-mode.js';
 
 interface Credentials {
   username?: unknown;
@@ -19,8 +29,9 @@ export class AuthController {
   @Public()
   @Post('auth/login')
   @HttpCode(200)
-  async login(@Body() body: Credentials = {}) {
-    const session = await this.account.signIn(body.username, body.password);
+  async login(@Body() body: Credentials | null = {}) {
+    // `null` is a JSON body too: Fastify's parser passes it on (Express's strict one refuses it).
+    const session = await this.account.signIn(body?.username, body?.password);
     return { userId: session.userId, roles: session.get('roles'), csrfToken: session.csrfToken };
   }
 
@@ -29,8 +40,9 @@ export class AuthController {
   @SkipCsrf()
   @Post('auth/token')
   @HttpCode(200)
-  async token(@Body() body: Credentials = {}) {
-    const session = await this.account.signIn(body.username, body.password, {
+  async token(@Body() body: Credentials | null = {}) {
+    this.requireServerSideStore('Issuing bearer tokens');
+    const session = await this.account.signIn(body?.username, body?.password, {
       transport: 'header',
     });
     return { token: session.bearerToken };
@@ -39,8 +51,8 @@ export class AuthController {
   /** The signed-in user's password again, for `@FreshSession` routes: a new login and id. */
   @Post('auth/reauthenticate')
   @HttpCode(200)
-  async reauthenticate(@Session() session: SessionHandle, @Body() body: Credentials = {}) {
-    const renewed = await this.account.reauthenticate(session, body.password);
+  async reauthenticate(@Session() session: SessionHandle, @Body() body: Credentials | null = {}) {
+    const renewed = await this.account.reauthenticate(session, body?.password);
     return { userId: renewed.userId, csrfToken: renewed.csrfToken };
   }
 
@@ -65,11 +77,13 @@ export class AuthController {
 
   @Get('auth/sessions')
   list(@Session() session: SessionHandle) {
+    this.requireServerSideStore('Listing sessions');
     return this.account.sessionsOf(session);
   }
 
   @Delete('auth/sessions/:id')
   async revoke(@Session() session: SessionHandle, @Param('id') id: string) {
+    this.requireServerSideStore('Revoking one session');
     await this.account.revokeOwn(session, id);
     return { revoked: id };
   }
@@ -88,5 +102,12 @@ export class AuthController {
   @HttpCode(200)
   logoutOthers(@Session() session: SessionHandle) {
     return this.account.signOutOthers(session);
+  }
+
+  /** Stateless mode (`SESSION_STORE=cookie`) has no bearer tokens and lists no sessions. */
+  private requireServerSideStore(what: string): void {
+    if (isStateless()) {
+      throw new NotFoundException(`${what} needs a server-side store (unset SESSION_STORE)`);
+    }
   }
 }
