@@ -12,6 +12,7 @@ import type {
   SessionUpdateOptions,
   SessionWriteOptions,
 } from '../interfaces/session-store.interface.js';
+import { copyOf, RecencyList, storedCopyOf, type StoredSession } from './memory-session.records.js';
 
 /** Options of `MemoryStore`. */
 export interface MemoryStoreOptions {
@@ -268,48 +269,4 @@ export class MemoryStore implements SessionStore {
       }
     }
   }
-}
-
-/** Sessions of one kind in (approximately) least-recently-used order, with their capacity. */
-class RecencyList {
-  readonly sessions = new Map<string, StoredSession>();
-  /** Insertions so far; a session's `position` is the value at its last (re)insertion. */
-  insertions = 0;
-
-  constructor(readonly capacity: number) {}
-}
-
-/** A record as the store keeps it: its own copy, with its place in the recency order. */
-interface StoredSession extends SessionRecord {
-  position: number;
-}
-
-/** The store's own copy, built as one literal so that V8 keeps its fields in the object. */
-function storedCopyOf(record: SessionRecord): StoredSession {
-  return {
-    id: record.id,
-    userId: record.userId,
-    data: { ...record.data },
-    createdAt: record.createdAt,
-    lastSeenAt: record.lastSeenAt,
-    authenticatedAt: record.authenticatedAt,
-    expiresAt: record.expiresAt,
-    absoluteExpiresAt: record.absoluteExpiresAt,
-    userAgent: record.userAgent,
-    position: 0,
-  };
-}
-
-function copyOf(record: SessionRecord): SessionRecord {
-  return {
-    id: record.id,
-    userId: record.userId,
-    data: { ...record.data },
-    createdAt: record.createdAt,
-    lastSeenAt: record.lastSeenAt,
-    authenticatedAt: record.authenticatedAt,
-    expiresAt: record.expiresAt,
-    absoluteExpiresAt: record.absoluteExpiresAt,
-    userAgent: record.userAgent,
-  };
 }

@@ -1,12 +1,5 @@
-import {
-  CLAIM_SCRIPT,
-  DESTROY_OWNED_SCRIPT,
-  INDEX_SCRIPT,
-  MOVE_SCRIPT,
-  PRUNE_SCRIPT,
-  UPDATE_SCRIPT,
-  WRITE_SCRIPT,
-} from './redis-scripts.js';
+import { DESTROY_OWNED_SCRIPT, INDEX_SCRIPT, PRUNE_SCRIPT } from './redis-index-scripts.js';
+import { CLAIM_SCRIPT, MOVE_SCRIPT, UPDATE_SCRIPT, WRITE_SCRIPT } from './redis-scripts.js';
 import type { RedisStoreClient } from './redis-session.store.js';
 
 /** Arguments a defined script takes: keys then arguments, flattened. */

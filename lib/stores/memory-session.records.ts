@@ -1,0 +1,51 @@
+import type { SessionRecord } from '../interfaces/session-store.interface.js';
+
+/**
+ * How `MemoryStore` keeps its sessions: copies, each with its place in a recency order.
+ *
+ * @internal
+ */
+
+/** Sessions of one kind in (approximately) least-recently-used order, with their capacity. */
+export class RecencyList {
+  readonly sessions = new Map<string, StoredSession>();
+  /** Insertions so far; a session's `position` is the value at its last (re)insertion. */
+  insertions = 0;
+
+  constructor(readonly capacity: number) {}
+}
+
+/** A record as the store keeps it: its own copy, with its place in the recency order. */
+export interface StoredSession extends SessionRecord {
+  position: number;
+}
+
+/** The store's own copy, built as one literal so that V8 keeps its fields in the object. */
+export function storedCopyOf(record: SessionRecord): StoredSession {
+  return {
+    id: record.id,
+    userId: record.userId,
+    data: { ...record.data },
+    createdAt: record.createdAt,
+    lastSeenAt: record.lastSeenAt,
+    authenticatedAt: record.authenticatedAt,
+    expiresAt: record.expiresAt,
+    absoluteExpiresAt: record.absoluteExpiresAt,
+    userAgent: record.userAgent,
+    position: 0,
+  };
+}
+
+export function copyOf(record: SessionRecord): SessionRecord {
+  return {
+    id: record.id,
+    userId: record.userId,
+    data: { ...record.data },
+    createdAt: record.createdAt,
+    lastSeenAt: record.lastSeenAt,
+    authenticatedAt: record.authenticatedAt,
+    expiresAt: record.expiresAt,
+    absoluteExpiresAt: record.absoluteExpiresAt,
+    userAgent: record.userAgent,
+  };
+}
