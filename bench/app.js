@@ -1,117 +1,37 @@
-// One NestJS app, the same five routes, in every variant of the benchmark.
+// One NestJS app, the same five routes, in every variant of the benchmark, on Express or on
+// Fastify (Nest's FastifyAdapter):
 //
 //   GET  /public   no session use (a logged-in visitor on a public page: the cookie is sent)
 //   POST /login    creates an authenticated session and sets the cookie
 //   GET  /me       authenticated read
 //   POST /counter  authenticated write: increments `counter` in the session
 //   POST /logout   ends the session
-//
-// Plain JavaScript (no build step): decorators are applied with `Reflect.decorate`, exactly as
-// TypeScript's emitted code does.
 import 'reflect-metadata';
+import { AsyncLocalStorage } from 'node:async_hooks';
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
+import { Controller, Module } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
 import {
-  Controller,
-  Get,
-  HttpCode,
-  HttpStatus,
-  Injectable,
-  Module,
-  Post,
-  Req,
-  SetMetadata,
-  UnauthorizedException,
-} from '@nestjs/common';
-import { APP_GUARD, NestFactory, Reflector } from '@nestjs/core';
+  expressSessionVariant,
+  fastifySecureSessionVariant,
+  fastifySessionVariant,
+  ironSessionVariant,
+} from './anchors.js';
 import { COOKIE_NAME } from './http-client.js';
+import { PUBLIC_BODY, USERS, decorateClass, routes } from './nest-helpers.js';
+import { variantNamed } from './variants.js';
 
-/** The variants, in report order. `anchor`: the established package an nss variant is held against. */
-export const VARIANTS = [
-  { name: 'bare', label: 'bare (no session library)', kind: 'bare' },
-  { name: 'nss-memory', label: 'nest-secure-session, MemoryStore', kind: 'nss', store: 'memory' },
-  { name: 'nss-redis', label: 'nest-secure-session, RedisStore', kind: 'nss', store: 'redis' },
-  {
-    name: 'nss-stateless',
-    label: "nest-secure-session, store: 'cookie'",
-    kind: 'nss',
-    store: 'cookie',
-  },
-  {
-    name: 'express-session',
-    label: 'express-session, MemoryStore',
-    kind: 'express-session',
-    store: 'memory',
-  },
-  {
-    name: 'connect-redis',
-    label: 'express-session + connect-redis',
-    kind: 'express-session',
-    store: 'redis',
-  },
-  { name: 'iron-session', label: 'iron-session v8', kind: 'iron-session' },
-];
-
-/** nss variant → the anchor it is compared with. */
-export const ANCHORS = {
-  'nss-memory': 'express-session',
-  'nss-redis': 'connect-redis',
-  'nss-stateless': 'iron-session',
-};
-
-const IDLE_SECONDS = 30 * 60;
-const ABSOLUTE_SECONDS = 12 * 60 * 60;
-const USERS = 10_000;
-const PUBLIC_BODY = Object.freeze({ public: true });
+export { VARIANTS } from './variants.js';
 
 // ---------------------------------------------------------------------------------------------
-// Decorator helpers (what `tsc --experimentalDecorators` emits).
+// bare: the ceiling. No session library; fixed answers. bare-als: the same app, and an Express
+// middleware that runs the rest of the request in `AsyncLocalStorage.run` with a store of its
+// own, which the reading handlers look up: the floor of any design whose service finds the
+// request without request scope.
 
-function decorateClass(target, decorators, paramTypes = []) {
-  Reflect.defineMetadata('design:paramtypes', paramTypes, target);
-  Reflect.decorate(decorators, target);
-}
-
-function decorateMethod(target, method, decorators, parameterDecorators = []) {
-  const prototype = target.prototype;
-  for (const [index, decorator] of parameterDecorators.entries()) {
-    decorator(prototype, method, index);
-  }
-  const descriptor = Object.getOwnPropertyDescriptor(prototype, method);
-  Object.defineProperty(
-    prototype,
-    method,
-    Reflect.decorate(decorators, prototype, method, descriptor),
-  );
-}
-
-/**
- * Applies the same route table to every variant's controller. `param`: what the session-using
- * handlers receive (the request, or nest-secure-session's `@Session()`); `paramOn`: which ones.
- */
-function routes(target, { publicMark, param, paramOn = [] }) {
-  const mark = publicMark === undefined ? [] : [publicMark];
-  const paramsOf = (method) => (param !== undefined && paramOn.includes(method) ? [param] : []);
-  decorateMethod(target, 'publicRoute', [Get('public'), ...mark]);
-  decorateMethod(target, 'login', [Post('login'), HttpCode(200), ...mark], paramsOf('login'));
-  decorateMethod(target, 'me', [Get('me')], paramsOf('me'));
-  decorateMethod(target, 'counter', [Post('counter'), HttpCode(200)], paramsOf('counter'));
-  decorateMethod(target, 'logout', [Post('logout'), HttpCode(200), ...mark], paramsOf('logout'));
-}
-
-function unauthorized() {
-  return new UnauthorizedException({
-    statusCode: HttpStatus.UNAUTHORIZED,
-    error: 'Unauthorized',
-    message: 'A valid session is required: log in first',
-  });
-}
-
-// ---------------------------------------------------------------------------------------------
-// bare: the ceiling. No session library; fixed answers.
-
-function bareModule() {
+function bareModule(als) {
   class BareController {
     count = 0;
     publicRoute() {
@@ -121,9 +41,11 @@ function bareModule() {
       return { userId: 'user-0' };
     }
     me() {
+      als?.getStore();
       return { userId: 'user-0', roles: ['user'] };
     }
     counter() {
+      als?.getStore();
       return { counter: ++this.count };
     }
     logout() {
@@ -135,177 +57,16 @@ function bareModule() {
   return { controllers: [BareController], providers: [], imports: [] };
 }
 
-// ---------------------------------------------------------------------------------------------
-// Guard of the anchor variants: the same shape as SessionGuard (a global guard, @Public opt-out).
-
-const ANCHOR_PUBLIC = 'bench:public';
-const AnchorPublic = () => SetMetadata(ANCHOR_PUBLIC, true);
-
-function anchorGuard(isAuthenticated) {
-  class AnchorGuard {
-    constructor(reflector) {
-      this.reflector = reflector;
-    }
-    canActivate(context) {
-      if (
-        this.reflector.getAllAndOverride(ANCHOR_PUBLIC, [context.getHandler(), context.getClass()])
-      ) {
-        return true;
-      }
-      const result = isAuthenticated(context.switchToHttp().getRequest());
-      if (result === true) {
-        return true;
-      }
-      if (result === false) {
-        throw unauthorized();
-      }
-      return result.then((ok) => {
-        if (!ok) {
-          throw unauthorized();
-        }
-        return true;
-      });
-    }
+function bareVariant(variant) {
+  if (variant.kind !== 'bare-als') {
+    return { ...bareModule(), setup: () => {}, close: async () => {}, notes: {} };
   }
-  decorateClass(AnchorGuard, [Injectable()], [Reflector]);
-  return AnchorGuard;
-}
-
-// ---------------------------------------------------------------------------------------------
-// express-session (MemoryStore or connect-redis)
-
-function promisify(fn) {
-  return new Promise((resolve, reject) => fn((error) => (error ? reject(error) : resolve())));
-}
-
-function expressSessionModule() {
-  class ExpressSessionController {
-    logins = 0;
-    publicRoute() {
-      return PUBLIC_BODY;
-    }
-    async login(req) {
-      await promisify((done) => req.session.regenerate(done));
-      const userId = `user-${this.logins++ % USERS}`;
-      req.session.userId = userId;
-      req.session.roles = ['user'];
-      req.session.counter = 0;
-      return { userId };
-    }
-    me(req) {
-      return { userId: req.session.userId, roles: req.session.roles };
-    }
-    counter(req) {
-      const counter = (req.session.counter ?? 0) + 1;
-      req.session.counter = counter;
-      return { counter };
-    }
-    async logout(req) {
-      if (req.session) {
-        await promisify((done) => req.session.destroy(done));
-      }
-      req.res.clearCookie(COOKIE_NAME, { path: '/', httpOnly: true, sameSite: 'lax' });
-      return { loggedOut: true };
-    }
-  }
-  routes(ExpressSessionController, {
-    publicMark: AnchorPublic(),
-    param: Req(),
-    paramOn: ['login', 'me', 'counter', 'logout'],
-  });
-  decorateClass(ExpressSessionController, [Controller()]);
-  const Guard = anchorGuard((req) => typeof req.session?.userId === 'string');
+  const als = new AsyncLocalStorage();
   return {
-    controllers: [ExpressSessionController],
-    providers: [{ provide: APP_GUARD, useClass: Guard }],
-    imports: [],
-  };
-}
-
-async function expressSessionMiddleware(variant, { secret, redisPort }) {
-  const { default: session } = await import('express-session');
-  let store;
-  let close = async () => {};
-  if (variant.store === 'redis') {
-    const { RedisStore } = await import('connect-redis');
-    const { createClient } = await import('redis');
-    const client = createClient({ url: `redis://127.0.0.1:${redisPort}` });
-    client.on('error', (error) => console.error('connect-redis client:', error.message));
-    await client.connect();
-    store = new RedisStore({ client, prefix: 'bench-cr:', ttl: IDLE_SECONDS });
-    close = async () => {
-      await client.quit().catch(() => {});
-    };
-  }
-  const middleware = session({
-    name: COOKIE_NAME,
-    secret,
-    resave: false,
-    saveUninitialized: false,
-    ...(store ? { store } : {}),
-    cookie: { httpOnly: true, secure: false, sameSite: 'lax', path: '/' },
-  });
-  return { middleware, close };
-}
-
-// ---------------------------------------------------------------------------------------------
-// iron-session: the sealed cookie, opened only by the handlers (and the guard) that need it.
-
-async function ironSessionModule({ secret }) {
-  const { getIronSession } = await import('iron-session');
-  const options = {
-    cookieName: COOKIE_NAME,
-    password: secret,
-    ttl: ABSOLUTE_SECONDS,
-    cookieOptions: { httpOnly: true, secure: false, sameSite: 'lax', path: '/' },
-  };
-  const IRON = Symbol('bench.iron-session');
-  const ironOf = (req) => (req[IRON] ??= getIronSession(req, req.res, options));
-
-  class IronSessionController {
-    logins = 0;
-    publicRoute() {
-      return PUBLIC_BODY;
-    }
-    async login(req) {
-      const session = await ironOf(req);
-      const userId = `user-${this.logins++ % USERS}`;
-      session.userId = userId;
-      session.roles = ['user'];
-      session.counter = 0;
-      await session.save();
-      return { userId };
-    }
-    async me(req) {
-      const session = await ironOf(req);
-      return { userId: session.userId, roles: session.roles };
-    }
-    async counter(req) {
-      const session = await ironOf(req);
-      const counter = (session.counter ?? 0) + 1;
-      session.counter = counter;
-      await session.save();
-      return { counter };
-    }
-    async logout(req) {
-      const session = await ironOf(req);
-      session.destroy();
-      return { loggedOut: true };
-    }
-  }
-  routes(IronSessionController, {
-    publicMark: AnchorPublic(),
-    param: Req(),
-    paramOn: ['login', 'me', 'counter', 'logout'],
-  });
-  decorateClass(IronSessionController, [Controller()]);
-  const Guard = anchorGuard((req) =>
-    ironOf(req).then((session) => typeof session.userId === 'string'),
-  );
-  return {
-    controllers: [IronSessionController],
-    providers: [{ provide: APP_GUARD, useClass: Guard }],
-    imports: [],
+    ...bareModule(als),
+    setup: (app) => app.use((req, _res, next) => als.run({ req }, next)),
+    close: async () => {},
+    notes: { middleware: '`(req, res, next) => als.run({ req }, next)`' },
   };
 }
 
@@ -331,25 +92,30 @@ export async function nssFeatures() {
     redisStore: typeof nss.RedisStore === 'function',
     statelessMode: /store\?:[^;]*'cookie'/.test(optionsDts),
     csrfOption: /\bcsrf\?:\s*boolean/.test(optionsDts),
+    encryptAtRestOption: /\bencryptAtRest\?:\s*boolean/.test(optionsDts),
   };
 }
 
-async function nssModule(variant, { secret, redisPort }) {
+async function nssVariant(variant, { secret, redisPort }) {
   const features = await nssFeatures();
   const { nss } = features;
   const options = { secret, cookie: { secure: false, name: COOKIE_NAME }, global: true };
+  const notes = {};
   let close = async () => {};
   if (variant.store === 'redis') {
     if (!features.redisStore) {
       return { unavailable: '`RedisStore` is not exported by the built package (issue 3)' };
     }
     const { Redis } = await import('ioredis');
-    // The client configuration the README recommends (node-redis, under connect-redis, batches
+    // The client options of the README's RedisModule (node-redis, under connect-redis, batches
     // the commands of one tick by itself; ioredis does with enableAutoPipelining).
     const client = new Redis({
       host: '127.0.0.1',
       port: redisPort,
       lazyConnect: true,
+      enableOfflineQueue: false,
+      maxRetriesPerRequest: 1,
+      commandTimeout: 1_000,
       enableAutoPipelining: true,
     });
     client.on('error', (error) => console.error('ioredis client:', error.message));
@@ -358,6 +124,8 @@ async function nssModule(variant, { secret, redisPort }) {
     close = async () => {
       await client.quit().catch(() => {});
     };
+    notes.client =
+      "ioredis with the README's options (enableOfflineQueue: false, maxRetriesPerRequest: 1, commandTimeout: 1000, enableAutoPipelining)";
   } else if (variant.store === 'cookie') {
     if (!features.statelessMode) {
       return {
@@ -366,11 +134,21 @@ async function nssModule(variant, { secret, redisPort }) {
     }
     options.store = 'cookie';
   }
+  if (variant.encryptAtRest !== undefined) {
+    if (!features.encryptAtRestOption) {
+      return { unavailable: '`encryptAtRest` is not an option of the built package' };
+    }
+    options.encryptAtRest = variant.encryptAtRest;
+  }
+  if (variant.store === 'redis' && features.encryptAtRestOption) {
+    notes.encryptAtRest = variant.encryptAtRest === false ? 'false' : 'on (the default)';
+  }
   // The CSRF layer (issue 4) guards unsafe methods by default. The anchors have none, so the
   // comparison turns it off when the option exists; otherwise the client sends the token.
   if (features.csrfOption) {
     options.csrf = false;
   }
+  notes.csrf = features.csrfOption ? 'off (csrf: false)' : 'token sent when the handle has one';
   const { Public, Session, SessionModule, SessionService } = nss;
 
   class NssController {
@@ -403,55 +181,45 @@ async function nssModule(variant, { secret, redisPort }) {
       return { loggedOut: true };
     }
   }
-  routes(NssController, { publicMark: Public(), param: Session(), paramOn: ['me', 'counter'] });
+  routes(NssController, {
+    publicMark: Public(),
+    params: { me: [Session()], counter: [Session()] },
+  });
   decorateClass(NssController, [Controller()], [SessionService]);
   return {
     controllers: [NssController],
     providers: [],
     imports: [SessionModule.forRoot(options)],
+    setup: () => {},
     close,
-    csrf: features.csrfOption ? 'off (csrf: false)' : 'token sent when the handle has one',
+    notes,
   };
 }
 
 // ---------------------------------------------------------------------------------------------
+
+const BUILDERS = {
+  bare: bareVariant,
+  'bare-als': bareVariant,
+  nss: nssVariant,
+  'express-session': expressSessionVariant,
+  'iron-session': ironSessionVariant,
+  'fastify-session': fastifySessionVariant,
+  'fastify-secure-session': fastifySecureSessionVariant,
+};
 
 /**
  * Builds the Nest application of one variant (not listening yet). Resolves to
  * `{ app, close, notes }`, or `{ unavailable: reason }` when the built package lacks the feature.
  */
 export async function createVariantApp(name, { secret, redisPort }) {
-  const variant = VARIANTS.find((v) => v.name === name);
+  const variant = variantNamed(name);
   if (variant === undefined) {
     throw new Error(`unknown variant ${name}`);
   }
-  let definition;
-  let middleware;
-  let close = async () => {};
-  const notes = {};
-  if (variant.kind === 'bare') {
-    definition = bareModule();
-  } else if (variant.kind === 'nss') {
-    definition = await nssModule(variant, { secret, redisPort });
-    if (definition.unavailable) {
-      return definition;
-    }
-    close = definition.close;
-    notes.csrf = definition.csrf;
-    if (variant.store === 'redis') {
-      notes.client = 'ioredis, enableAutoPipelining (as the README recommends)';
-    }
-  } else if (variant.kind === 'express-session') {
-    definition = expressSessionModule();
-    const built = await expressSessionMiddleware(variant, { secret, redisPort });
-    middleware = built.middleware;
-    close = built.close;
-    notes.options = 'resave: false, saveUninitialized: false';
-    if (variant.store === 'redis') {
-      notes.client = 'node-redis (`redis`), default options';
-    }
-  } else {
-    definition = await ironSessionModule({ secret });
+  const definition = await BUILDERS[variant.kind](variant, { secret, redisPort });
+  if (definition.unavailable) {
+    return definition;
   }
 
   class AppModule {}
@@ -462,16 +230,21 @@ export async function createVariantApp(name, { secret, redisPort }) {
       providers: definition.providers,
     }),
   ]);
-  const app = await NestFactory.create(AppModule, { logger: ['error', 'warn'] });
-  if (middleware !== undefined) {
-    app.use(middleware);
+  const logger = ['error', 'warn'];
+  let app;
+  if (variant.platform === 'fastify') {
+    const { FastifyAdapter } = await import('@nestjs/platform-fastify');
+    app = await NestFactory.create(AppModule, new FastifyAdapter(), { logger });
+  } else {
+    app = await NestFactory.create(AppModule, { logger });
   }
+  await definition.setup(app);
   return {
     app,
-    notes,
+    notes: definition.notes,
     async close() {
       await app.close();
-      await close();
+      await definition.close();
     },
   };
 }

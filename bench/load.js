@@ -7,6 +7,7 @@ import { clearTimeout, setTimeout } from 'node:timers';
 import { fileURLToPath } from 'node:url';
 import { request, sessionCookieOf } from './http-client.js';
 import { commandDelta, redisCounters } from './redis-server.js';
+import { variantNamed } from './variants.js';
 
 const SERVER = join(dirname(fileURLToPath(import.meta.url)), 'server.js');
 
@@ -23,7 +24,13 @@ export const ROUTES = {
   login: { method: 'POST', path: '/login', session: false, title: 'POST /login (new session)' },
 };
 
-let ticksPerSecond = 100;
+/** Whether a variant has no session library (its routes answer without a session). */
+export function isBare(name) {
+  const kind = variantNamed(name)?.kind;
+  return kind === 'bare' || kind === 'bare-als';
+}
+
+export let ticksPerSecond = 100;
 try {
   ticksPerSecond = Number(execFileSync('getconf', ['CLK_TCK']).toString().trim()) || 100;
 } catch {
@@ -45,11 +52,17 @@ export function cpuSeconds(pid) {
   }
 }
 
-/** Forks one variant's server. Resolves to `{ status: 'ready' | 'unavailable' | 'failed', … }`. */
-export function startVariant(name, { secret, redisPort, execArgv = [] }) {
+/**
+ * Forks one variant's server on the Node binary `node` (default: this one). Resolves to
+ * `{ status: 'ready' | 'unavailable' | 'failed', …, cpuMicros(), stop() }`; `cpuMicros()`
+ * resolves to the user + system CPU the process has used so far, in µs (its own
+ * `process.cpuUsage()`, over IPC; from /proc, with clock-tick resolution, if IPC fails).
+ */
+export function startVariant(name, { secret, redisPort, execArgv = [], node }) {
   const child = fork(SERVER, [name], {
     env: { ...process.env, BENCH_SECRET: secret, BENCH_REDIS_PORT: String(redisPort ?? 0) },
     execArgv,
+    execPath: node ?? process.execPath,
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   });
   const exited = new Promise((resolve) => child.once('exit', resolve));
@@ -59,13 +72,40 @@ export function startVariant(name, { secret, redisPort, execArgv = [] }) {
       resolve({ type: 'failed', error: `exited with code ${code} before it was ready` }),
     );
   });
+  const pending = new Map();
+  let sequence = 0;
+  child.on('message', (message) => {
+    if (message?.type === 'cpu') {
+      pending.get(message.id)?.(message.micros);
+      pending.delete(message.id);
+    }
+  });
+  const cpuMicros = () =>
+    new Promise((resolve) => {
+      const id = ++sequence;
+      const fallback = setTimeout(() => {
+        pending.delete(id);
+        resolve(cpuSeconds(child.pid) * 1e6);
+      }, 2_000);
+      pending.set(id, (micros) => {
+        clearTimeout(fallback);
+        resolve(micros);
+      });
+      try {
+        child.send({ type: 'cpu', id });
+      } catch {
+        // the fallback answers
+      }
+    });
   return ready.then((message) => ({
     name,
     status: message.type,
     port: message.port,
     pid: child.pid,
+    node: message.node,
     notes: message.notes ?? {},
     reason: message.reason ?? message.error,
+    cpuMicros,
     async stop() {
       if (child.exitCode === null && child.signalCode === null) {
         child.send({ type: 'shutdown' });
@@ -110,7 +150,7 @@ export async function checkVariant(variant) {
     }
     return ok;
   };
-  if (name === 'bare') {
+  if (isBare(name)) {
     for (const route of ['public', 'me', 'counter', 'login', 'logout']) {
       const method = route === 'public' || route === 'me' ? 'GET' : 'POST';
       const response = await request(port, method, `/${route}`);
@@ -182,7 +222,7 @@ export async function checkVariant(variant) {
 
 /** `count` fresh authenticated sessions (one per connection). */
 export async function freshSessions(variant, count) {
-  if (variant.name === 'bare') {
+  if (isBare(variant.name)) {
     return Array.from({ length: count }, () => ({ cookie: { pair: 'sid=bare' } }));
   }
   const sessions = [];
@@ -213,7 +253,7 @@ function runAutocannon(options) {
 export async function loadRun(variant, routeName, { connections, duration, sessions, redisPid }) {
   const route = ROUTES[routeName];
   let next = 0;
-  const cpuBefore = cpuSeconds(variant.pid);
+  const cpuBefore = await variant.cpuMicros();
   const redisBefore = cpuSeconds(redisPid);
   const result = await runAutocannon({
     url: `http://127.0.0.1:${variant.port}${route.path}`,
@@ -235,12 +275,13 @@ export async function loadRun(variant, routeName, { connections, duration, sessi
     Object.entries(result.statusCodeStats ?? {}).map(([code, { count }]) => [code, count]),
   );
   const total = result.requests.total;
-  const cpu = cpuSeconds(variant.pid) - cpuBefore;
+  const cpu = (await variant.cpuMicros()) - cpuBefore;
   const redisCpu = cpuSeconds(redisPid) - redisBefore;
   return {
-    cpuUsPerRequest: total > 0 ? (cpu * 1e6) / total : NaN,
+    cpuUsPerRequest: total > 0 ? cpu / total : NaN,
     redisCpuUsPerRequest: total > 0 ? (redisCpu * 1e6) / total : NaN,
     rps: result.duration > 0 ? total / result.duration : result.requests.average,
+    seconds: result.duration,
     p50: result.latency.p50,
     p99: result.latency.p99,
     total,

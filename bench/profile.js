@@ -3,6 +3,7 @@
 //
 //   node bench/profile.js <variant[,variant…]> <route> [seconds]
 //   e.g. node bench/profile.js bare,nss-memory me 8
+//   BENCH_NODE=24 node bench/profile.js nss-memory me   (the app on Node 24, as bench/run.js does)
 //
 // Profiles are written to bench/profiles/<variant>-<route>.cpuprofile (open them in Chrome
 // DevTools › Performance, or VS Code). Run `npm run build` first: this script uses dist/.
@@ -12,8 +13,10 @@ import { dirname, join } from 'node:path';
 import process from 'node:process';
 import { fileURLToPath } from 'node:url';
 import { closeAgent } from './http-client.js';
+import { nodeLine } from './node-lines.js';
 import { ROUTES, checkVariant, freshSessions, loadRun, startVariant } from './load.js';
 import { startRedis } from './redis-server.js';
+import { variantNamed } from './variants.js';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 const ROOT = dirname(HERE);
@@ -127,12 +130,13 @@ function printTable(title, rows, requests) {
 async function profileVariant(name, route, seconds, redis) {
   const secret = randomBytes(32).toString('base64url');
   mkdirSync(OUT, { recursive: true });
-  const file = `${name}-${route}.cpuprofile`;
+  const file = `${name}-${route}-${line.id}.cpuprofile`;
   const before = new Set(readdirSync(OUT));
   const variant = await startVariant(name, {
     secret,
     redisPort: redis?.port ?? 0,
     execArgv: ['--cpu-prof', '--cpu-prof-dir', OUT],
+    node: line.bin,
   });
   if (variant.status !== 'ready') {
     log(`${name}: ${variant.status}: ${variant.reason}`);
@@ -179,9 +183,8 @@ if (!variantsArg || !ROUTES[route]) {
   process.exit(2);
 }
 const names = variantsArg.split(',');
-const redis = names.some((name) => name === 'nss-redis' || name === 'connect-redis')
-  ? await startRedis()
-  : null;
+const line = nodeLine(process.env.BENCH_NODE ?? 'system', log);
+const redis = names.some((name) => variantNamed(name)?.redis) ? await startRedis() : null;
 try {
   for (const name of names) {
     const result = await profileVariant(name, route, Number(secondsArg), redis);
@@ -191,7 +194,7 @@ try {
     const { run, analysis } = result;
     log();
     log(
-      `${name} ${ROUTES[route].title}: ${Math.round(run.rps)} req/s, app CPU ${run.cpuUsPerRequest.toFixed(0)} µs/req${run.void ? ' (VOID run)' : ''}; ${analysis.totalMs.toFixed(0)} ms sampled; bench/profiles/${result.file}`,
+      `${name} on ${line.label} (${line.version}) ${ROUTES[route].title}: ${Math.round(run.rps)} req/s, app CPU ${run.cpuUsPerRequest.toFixed(0)} µs/req${run.void ? ' (VOID run)' : ''}; ${analysis.totalMs.toFixed(0)} ms sampled; bench/profiles/${result.file}`,
     );
     printTable('by area (self time)', analysis.areas, run.total);
     printTable(

