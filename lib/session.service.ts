@@ -1,5 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { HeadersExchange, type PlainHeaders } from './core/headers.exchange.js';
+import { userIdOf } from './core/login-carrier.js';
 import { SessionState, type LoginOptions } from './core/session-state.js';
 import { revocationUntil } from './core/revocation.js';
 import type { SessionHandle } from './core/session-handle.js';
@@ -59,7 +60,7 @@ export class SessionService {
    * `keepOnLogin` keys. Sets `authenticatedAt`.
    */
   async login(
-    userId: string,
+    userId: string | number,
     data?: Partial<SessionData>,
     options?: LoginOptions,
   ): Promise<SessionHandle> {
@@ -105,14 +106,15 @@ export class SessionService {
    * newest. Needs a server-side store: stateless sessions (`store: 'cookie'`) are not listed
    * anywhere, so this throws in that mode.
    */
-  async listForUser(userId: string): Promise<SessionInfo[]> {
+  async listForUser(userId: string | number): Promise<SessionInfo[]> {
+    const user = userIdOf(userId, 'listForUser');
     if (this.runtime.options.stateless) {
       throw new Error(
         "listForUser() needs a server-side store; with store: 'cookie' sessions are not listed anywhere",
       );
     }
     const limit = this.runtime.options.maxListedSessions;
-    const records = await failClosed(this.runtime.store.listByUser(userId, limit));
+    const records = await failClosed(this.runtime.store.listByUser(user, limit));
     // A store that ignores the limit is still held to it.
     return records.slice(Math.max(0, records.length - limit)).map((record) => ({
       id: record.id,
@@ -137,12 +139,13 @@ export class SessionService {
    * mode every session of the user created until now ends (including the caller's; `except` is
    * not possible there) and the count is unknown (`-1`).
    */
-  async revokeAllForUser(userId: string, options: RevokeAllOptions = {}): Promise<number> {
+  async revokeAllForUser(userId: string | number, options: RevokeAllOptions = {}): Promise<number> {
+    const user = userIdOf(userId, 'revokeAllForUser');
     const { revocations } = this.runtime;
     if (revocations !== null) {
       const now = this.runtime.now();
       const until = revocationUntil(now, this.runtime.options.absoluteTimeoutMs);
-      await failClosed(revocations.revokeUser(userId, now, until, now));
+      await failClosed(revocations.revokeUser(user, now, until, now));
       return -1;
     }
     // `except` names the caller's session even after a regenerate() in this request: keep the
@@ -150,7 +153,7 @@ export class SessionService {
     const except = options.except;
     const keep =
       except === undefined ? undefined : this.runtime.context.getStore()?.storedIdOf(except);
-    return failClosed(this.runtime.store.destroyByUser(userId, keep ?? except));
+    return failClosed(this.runtime.store.destroyByUser(user, keep ?? except));
   }
 
   private requestSession(method: string): SessionState {

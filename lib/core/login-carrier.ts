@@ -6,18 +6,30 @@ import type { LoginOptions } from './session-state.js';
 const MAX_USER_ID_LENGTH = 256;
 
 /**
- * The carrier a `login()` hands its new session to, after checking the call: a `userId` of 1
- * to 256 characters, a transport the options allow, and a response to carry a cookie.
+ * A user id as sessions keep it: a string of 1 to 256 characters, or a safe integer (a database
+ * key), kept as its decimal string. Anything else is a `TypeError`.
+ */
+export function userIdOf(userId: unknown, method = 'login'): string {
+  if (typeof userId === 'number' && Number.isSafeInteger(userId)) {
+    return String(userId);
+  }
+  if (typeof userId !== 'string' || userId.length === 0 || userId.length > MAX_USER_ID_LENGTH) {
+    throw new TypeError(
+      `${method}() needs a userId string of 1 to ${MAX_USER_ID_LENGTH} characters, or a safe integer`,
+    );
+  }
+  return userId;
+}
+
+/**
+ * The carrier a `login()` hands its new session to, after checking the call: a transport the
+ * options allow, and a response to carry a cookie.
  */
 export function loginCarrier(
   runtime: SessionRuntime,
   exchange: SessionExchange,
-  userId: unknown,
   options: LoginOptions,
 ): TokenCarrier {
-  if (typeof userId !== 'string' || userId.length === 0 || userId.length > MAX_USER_ID_LENGTH) {
-    throw new TypeError(`login() needs a userId string of 1 to ${MAX_USER_ID_LENGTH} characters`);
-  }
   const transport = options.transport ?? 'cookie';
   const carrier = runtime.carriers[transport];
   if (carrier === undefined) {

@@ -269,6 +269,21 @@ describe('SessionState (no server)', () => {
     });
   });
 
+  it('takes a numeric user id (a database key) and keeps it as its decimal string', async () => {
+    const { runtime, store } = runtimeWith();
+    let id = '';
+    await request(runtime, {}, async (state) => {
+      await state.login(42);
+      id = state.id;
+      expect(state.userId).toBe('42');
+    });
+    expect((await store.get(id))?.userId).toBe('42');
+    for (const bad of [4.2, Number.NaN, 2 ** 60, '']) {
+      const state = new SessionState(runtime, new FakeExchange());
+      await expect(state.login(bad as number)).rejects.toThrow(TypeError);
+    }
+  });
+
   it('a headers-only exchange reads the session but cannot hand out a cookie', async () => {
     const { runtime } = runtimeWith();
     const cookie = (await request(runtime, {}, (state) => state.login('hank'))).cookieHeader();

@@ -4,7 +4,7 @@ import type { SessionData } from '../interfaces/session-data.interface.js';
 import type { SessionTransport } from '../interfaces/session-module-options.interface.js';
 import type { SessionRecord } from '../interfaces/session-store.interface.js';
 import type { TokenCarrier } from './carriers/token-carrier.js';
-import { loginCarrier } from './login-carrier.js';
+import { loginCarrier, userIdOf } from './login-carrier.js';
 import { SessionContents } from './session-contents.js';
 import { assertDataKey } from './session-data.codec.js';
 import { PRIVATE_NO_STORE, type SessionExchange } from './session-exchange.js';
@@ -156,14 +156,16 @@ export class SessionState extends SessionHandle {
 
   /**
    * Starts an authenticated session for `userId` under a new token (fixation defence): the old
-   * session is ended at commit and only `keepOnLogin` keys of its data carry over.
+   * session is ended at commit and only `keepOnLogin` keys of its data carry over. A numeric id
+   * is kept as its decimal string (`session.userId` is always a string).
    */
   async login(
-    userId: string,
+    userId: string | number,
     data: Partial<SessionData> = {},
     options: LoginOptions = {},
   ): Promise<void> {
-    const carrier = loginCarrier(this.runtime, this.exchange, userId, options);
+    const id = userIdOf(userId);
+    const carrier = loginCarrier(this.runtime, this.exchange, options);
     if (carrier === this.carrier) {
       await this.load();
     } else {
@@ -175,7 +177,7 @@ export class SessionState extends SessionHandle {
     const kept = this.contents?.plainData(this.runtime.options.keepOnLogin) ?? new Map();
     const now = this.runtime.now();
     this.carrier = carrier;
-    this.moveTo({ ...this.blankRecord(now), userId, authenticatedAt: now }, kept);
+    this.moveTo({ ...this.blankRecord(now), userId: id, authenticatedAt: now }, kept);
     for (const [key, value] of Object.entries(data)) {
       this.set(key as keyof SessionData, value as SessionData[keyof SessionData]);
     }

@@ -84,7 +84,7 @@ export type SessionApp = Pick<INestApplicationContext, 'get'>;
  */
 export async function loginAs(
   app: SessionApp,
-  userId: string,
+  userId: string | number,
   data: Partial<SessionData> = {},
   options: LoginAsOptions = {},
 ): Promise<CookieLogin> {
@@ -116,7 +116,7 @@ export async function loginAs(
  */
 export async function loginAsBearer(
   app: SessionApp,
-  userId: string,
+  userId: string | number,
   data: Partial<SessionData> = {},
   options: LoginAsOptions = {},
 ): Promise<BearerLogin> {
@@ -127,7 +127,7 @@ export async function loginAsBearer(
 
 async function committedLogin(
   app: SessionApp,
-  userId: string,
+  userId: string | number,
   data: Partial<SessionData>,
   options: LoginAsOptions,
   transport: SessionTransport,
