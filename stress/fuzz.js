@@ -24,6 +24,7 @@ function routesOf(victims) {
     { method: 'POST', path: '/auth/token', protected: false, login: true, weight: 2 },
     { method: 'POST', path: '/auth/logout', protected: false },
     { method: 'GET', path: '/me', protected: true },
+    { method: 'HEAD', path: '/me', protected: true, weight: 2 },
     { method: 'GET', path: '/admin', protected: true },
     { method: 'GET', path: '/auth/sessions', protected: true },
     { method: 'DELETE', path: `/auth/sessions/${victims.ids[0] ?? 'x'}`, protected: true },
@@ -202,7 +203,7 @@ async function fuzzTarget({ app, mode, requests, connections, seed, prepared, se
     for (const authorization of made.authorization ?? []) {
       headers.push(['authorization', authorization]);
     }
-    if (route.method !== 'GET') {
+    if (route.method !== 'GET' && route.method !== 'HEAD') {
       // Same origin and a CSRF token: half the time a victim's (stolen without the cookie).
       headers.push(['origin', origin]);
       headers.push(['x-csrf-token', rng.chance(0.5) ? rng.pick(victims.csrfTokens) : 'junk']);

@@ -51,7 +51,7 @@ export function requestBytes(host, method, path, headers = [], body) {
     parts.push(CRLF);
   }
   const payload = body === undefined ? undefined : Buffer.from(body, 'utf8');
-  if (payload !== undefined || method !== 'GET') {
+  if (payload !== undefined || (method !== 'GET' && method !== 'HEAD')) {
     parts.push(Buffer.from(`content-length: ${payload?.length ?? 0}\r\n`, 'latin1'));
   }
   parts.push(CRLF);

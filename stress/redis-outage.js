@@ -22,18 +22,25 @@ const ACTIONS = [
   { name: 'POST /auth/logout', kind: 'session' },
 ];
 
-/** Requests whose answer arrives within this long after the kill may have been served before it. */
-const KILL_GRACE_MS = 50;
 /** Connections per app probing GET /me for the recovery time. */
 const PROBERS = 3;
 
-function phaseOf(time, outages, app) {
+/**
+ * Where a request falls: `down` when sent after a kill and answered before the restarted
+ * server's first PONG, `at kill` when sent before a kill and answered after it (it may have been
+ * served before), `recovering` when answered between the first PONG and the first 200 of the
+ * probe, else `up`.
+ */
+function phaseOf(entry, outages, app) {
   for (const outage of outages) {
-    if (time >= outage.killedAt + KILL_GRACE_MS && time < outage.upAt) {
+    if (entry.started >= outage.killedAt && entry.time < outage.upAt) {
       return 'down';
     }
+    if (entry.started < outage.killedAt && entry.time >= outage.killedAt) {
+      return 'at kill';
+    }
     const recovered = outage.recovered.get(app) ?? Infinity;
-    if (time >= outage.upAt && time < recovered) {
+    if (entry.time >= outage.upAt && entry.time < recovered) {
       return 'recovering';
     }
   }
@@ -258,7 +265,7 @@ export async function runRedisOutage(config) {
         if (entry.status === 'skipped') {
           continue;
         }
-        const phase = phaseOf(entry.time, outages, app);
+        const phase = phaseOf(entry, outages, app);
         const key = `${entry.action.name}\u0000${phase}`;
         const tally = byRoute.get(key) ?? new Tally();
         tally.add(entry.status);
@@ -272,15 +279,11 @@ export async function runRedisOutage(config) {
         } else if (entry.action.kind === 'public' && status !== 200) {
           failures.push(`${where}: ${status} on a public route`);
         } else if (phase === 'down' && entry.action.kind === 'protected' && status < 300) {
-          // Sent before the kill? Only a request started after it is a fail-open.
-          const startedDown = phaseOf(entry.started, outages, app) === 'down';
-          if (startedDown) {
-            failures.push(`${where}: ${status} while Redis was down`);
-          }
+          failures.push(`${where}: ${status} while Redis was down`);
         }
       }
       for (const action of ACTIONS) {
-        for (const phase of ['up', 'down', 'recovering']) {
+        for (const phase of ['up', 'at kill', 'down', 'recovering']) {
           const tally = byRoute.get(`${action.name}\u0000${phase}`);
           if (tally !== undefined) {
             rows.push([app.platform, action.name, phase, tally.toString()]);
@@ -293,7 +296,7 @@ export async function runRedisOutage(config) {
           (entry) =>
             entry.action.kind === 'protected' &&
             entry.status === 503 &&
-            phaseOf(entry.time, outages, app) === 'down',
+            phaseOf(entry, outages, app) === 'down',
         ).length;
       if (down503 === 0) {
         failures.push(`${app.platform}: no 503 on a protected route while Redis was down`);
@@ -321,7 +324,7 @@ export async function runRedisOutage(config) {
     for (const app of apps) {
       const latencies = records
         .get(app)
-        .filter((entry) => phaseOf(entry.time, outages, app) === 'up' && entry.status !== 'skipped')
+        .filter((entry) => phaseOf(entry, outages, app) === 'up' && entry.status !== 'skipped')
         .map((entry) => entry.time - entry.started);
       log(
         `${app.platform}: latency while Redis is up: median ${ms(median(latencies))}, p90 ${ms(quantile(latencies, 0.9))}, max ${ms(Math.max(...latencies))} (${latencies.length} requests)`,
