@@ -226,9 +226,9 @@ export async function freshSessions(variant, count) {
     return Array.from({ length: count }, () => ({ cookie: { pair: 'sid=bare' } }));
   }
   const sessions = [];
-  for (let i = 0; i < count; i += 10) {
+  for (let i = 0; i < count; i += 25) {
     const batch = await Promise.all(
-      Array.from({ length: Math.min(10, count - i) }, () => login(variant.port)),
+      Array.from({ length: Math.min(25, count - i) }, () => login(variant.port)),
     );
     for (const session of batch) {
       if (session.response.status !== 200 || session.cookie === null) {
