@@ -4,7 +4,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { formatMemoryTable } from './memory-store.js';
 import { ROUTES } from './load.js';
-import { bareRatio, cpuRatio, fmt, platformVariants, summaries } from './summary.js';
+import { bareRatio, cpuRatio, fmt, median, platformVariants, summaries } from './summary.js';
 import { VERDICT_MAJORS, evaluateFixedTargets, evaluateTargets } from './targets.js';
 import { PLATFORMS, variantNamed } from './variants.js';
 
@@ -256,6 +256,13 @@ export function renderReport(results) {
     const line = lines.find((l) => l.id === v.line)?.label ?? v.line;
     return `| ${line} | ${v.label} | ${state} | ${notes} |`;
   });
+  const runSeconds = median(
+    Object.values(results.runs).flatMap((routes) =>
+      Object.values(routes).flatMap((variants) =>
+        Object.values(variants).flatMap((runs) => runs.map((run) => run.seconds)),
+      ),
+    ),
+  );
   const count = (status) => [...targets, ...fixed].filter((t) => t.status === status).length;
   const sections = [
     '# nest-secure-session — benchmark results',
@@ -268,7 +275,7 @@ export function renderReport(results) {
       .join(', ')}; the harness and autocannon ran on ${meta.node}.`,
     `- ${meta.versions}`,
     `- nest-secure-session ${meta.nss} (dist/ built from ${meta.commit})`,
-    `- Method: every variant is one Nest 12 app in its own process, on loopback. autocannon, ${meta.config.connections} connections, ${meta.config.duration} s per run after a ${meta.config.warmup} s warm-up per route, variant and line; ${meta.config.rounds} rounds, each running every route on every variant of every Node line in a new shuffled order; medians reported. Every connection has its own session (logged in once per variant and Node line before the warm-up, and used by every run, so reads past \`touchAfter\` touch it as a returning visitor's would) and sends its cookie on every request. A run with any non-2xx response, error or timeout is VOID. **CPU µs/req**, the primary figure: user + system CPU of the app process during the run (its own \`process.cpuUsage()\`, read over IPC before and after) over the requests served; it holds up better than req/s when other processes take the cores. Ratios are bare ÷ variant (or anchor ÷ variant) of CPU per request on the same route and Node line: 1.00 is free, 0.50 costs twice bare.`,
+    `- Method: every variant is one Nest 12 app in its own process, on loopback. autocannon, ${meta.config.connections} connections, ${meta.config.duration} s per run (measured: median ${fmt(runSeconds)} s) after a ${meta.config.warmup} s warm-up per route, variant and line; ${meta.config.rounds} rounds, each running every route on every variant of every Node line in a new shuffled order; medians reported. Every connection has its own session, logged in just before the run, and sends its cookie on every request. A run with any non-2xx response, error or timeout is VOID. **CPU µs/req**, the primary figure: user + system CPU of the app process during the run (its own \`process.cpuUsage()\`, read over IPC before and after) over the requests served; it holds up better than req/s when other processes take the cores. Ratios are bare ÷ variant (or anchor ÷ variant) of CPU per request on the same route and Node line: 1.00 is free, 0.50 costs twice bare.`,
     `- Redis variants share one private \`redis-server\` ${meta.redisVersion} on 127.0.0.1:${meta.redisPort} (\`--save '' --appendonly no\`), started and stopped by the benchmark; its own CPU per request is shown apart. CSRF protection is off in the nss variants (\`csrf: false\`): the anchors have none.`,
     '',
     '## CPU per request, per Node line',
