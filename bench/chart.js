@@ -1,6 +1,6 @@
 // bench/cpu-per-request.svg, written by hand from the run's medians: CPU µs per request of the
-// app process, a row of bars (one per route) for each variant, one panel per Node line, Express
-// variants above Fastify's. One x scale for all panels, so the Node lines compare by length.
+// app process, a row of bars (one per route) for each variant, one panel per Node line (each with
+// its own scale), Express variants above Fastify's.
 import { ROUTES } from './load.js';
 import { bareRatio, fmt, platformVariants, summaries } from './summary.js';
 
@@ -37,14 +37,19 @@ export function renderChart(results) {
     }))
     .filter((section) => section.variants.length > 0);
 
-  const values = lines.flatMap((line) =>
-    routes.flatMap((route) =>
-      Object.values(table[line.id][route] ?? {})
-        .filter((s) => !s.void)
-        .map((s) => s.cpu),
+  // One scale per panel: Node 20's Express figures would squash the other lines' bars.
+  const scales = lines.map((line) =>
+    axis(
+      Math.max(
+        1,
+        ...routes.flatMap((route) =>
+          Object.values(table[line.id][route] ?? {})
+            .filter((s) => !s.void && Number.isFinite(s.cpu))
+            .map((s) => s.cpu),
+        ),
+      ),
     ),
   );
-  const { top, step } = axis(Math.max(1, ...values.filter(Number.isFinite)));
 
   const bar = 9;
   const rowHeight = routes.length * bar + 8;
@@ -61,7 +66,7 @@ export function renderChart(results) {
     sections.reduce((sum, s) => sum + sectionHead + s.variants.length * rowHeight, 0) +
     34;
   const width = Math.max(780, labelWidth + lines.length * (panelWidth + panelGap));
-  const x = (value) => (Math.min(value, top) / top) * plotWidth;
+  const x = (value, p) => (Math.min(value, scales[p].top) / scales[p].top) * plotWidth;
 
   const out = [];
   out.push(
@@ -69,7 +74,7 @@ export function renderChart(results) {
     `<rect width="${width}" height="${height}" fill="#ffffff"/>`,
     `<text x="12" y="20" font-size="14" font-weight="600">CPU µs per request of the app process (lower is better), median of ${results.config.rounds} rounds</text>`,
     `<text x="12" y="37" fill="#555">${escape(
-      `${results.meta.date?.slice(0, 10) ?? ''} · ${results.meta.cores} cores, load average ${results.meta.loadBefore} · ${results.config.connections} connections · hover a bar for bare ÷ variant`,
+      `${results.meta.date?.slice(0, 10) ?? ''} · ${results.meta.cores} cores, load average ${results.meta.loadBefore} · ${results.config.connections} connections · each panel its own scale · hover a bar for bare ÷ variant`,
     )}</text>`,
   );
   // Legend: one colour per route.
@@ -90,8 +95,9 @@ export function renderChart(results) {
         `${line.label} (${line.version})`,
       )}</text>`,
     );
+    const { top, step } = scales[p];
     for (let tick = 0; tick <= top + 1e-9; tick += step) {
-      const tx = left + x(tick);
+      const tx = left + x(tick, p);
       out.push(
         `<line x1="${tx.toFixed(1)}" y1="${plotTop}" x2="${tx.toFixed(1)}" y2="${plotBottom}" stroke="#e4e4e4"/>`,
         `<text x="${tx.toFixed(1)}" y="${plotBottom + 13}" text-anchor="middle" fill="#666" font-size="10">${Math.round(tick)}</text>`,
@@ -125,7 +131,7 @@ export function renderChart(results) {
             return;
           }
           const ratio = bareRatio(table[line.id][route], variant.name);
-          const w = Math.max(1, x(s.cpu));
+          const w = Math.max(1, x(s.cpu, p));
           const tip = `${variant.short}, ${ROUTES[route].method} ${ROUTES[route].path}, ${line.label}: ${fmt(s.cpu, 0)} µs${Number.isFinite(ratio) ? ` (bare ÷ variant ${fmt(ratio)})` : ''}`;
           out.push(
             `<rect x="${left}" y="${by}" width="${w.toFixed(1)}" height="${bar - 1}" fill="${COLORS[r % COLORS.length]}"><title>${escape(tip)}</title></rect>`,
