@@ -10,6 +10,7 @@ import type { TokenCarrier } from './carriers/token-carrier.js';
 import { SealedCookiePersistence } from './persistence/sealed-cookie.persistence.js';
 import { ServerSidePersistence } from './persistence/server-side.persistence.js';
 import type { SessionPersistence } from './persistence/session-persistence.js';
+import { SessionEvents } from '../events/session-events.js';
 import type { SessionExchange } from './session-exchange.js';
 import type { SessionState } from './session-state.js';
 
@@ -30,6 +31,8 @@ export class SessionRuntime {
   readonly context = new AsyncLocalStorage<SessionState>();
   /** Stateless mode: where logouts and revoke-alls are remembered; `null` with a server-side store. */
   readonly revocations: RevocationStore | null;
+  /** Where what happens to sessions is reported (login, revocation, expiry, store failure…). */
+  readonly events: SessionEvents;
 
   constructor(
     readonly options: ResolvedSessionOptions,
@@ -37,6 +40,7 @@ export class SessionRuntime {
     readonly now: () => number,
     revocations: RevocationStore | null = null,
   ) {
+    this.events = new SessionEvents(now);
     this.revocations = options.stateless
       ? (revocations ?? new MemoryRevocationStore({ now }))
       : null;
