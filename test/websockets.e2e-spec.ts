@@ -167,6 +167,19 @@ describe.each(MATRIX)('WebSockets: %s over %s', (platform, http) => {
     expect(await admin.request('admin')).toEqual({ event: 'admin', data: { userId: 'root' } });
   });
 
+  it('applies @FreshSession() to messages: a login older than maxAge is refused', async () => {
+    const socket = await connect({ cookie: (await login(app, 'alice')).cookie });
+    expect(await socket.request('sensitive')).toEqual({
+      event: 'sensitive',
+      data: { userId: 'alice' },
+    });
+    fixture.clock.advance(6 * 60_000); // past @FreshSession('5m'), within the idle timeout
+    expect(await socket.request('sensitive')).toMatchObject({ event: 'exception' });
+    expect(await socket.request('whoami')).toMatchObject({ event: 'whoami' });
+    const anonymous = await connect();
+    expect(await anonymous.request('sensitive')).toMatchObject({ event: 'exception' });
+  });
+
   it('saves what a message changes before answering; a handler that throws saves nothing', async () => {
     const alice = await login(app);
     const socket = await connect({ cookie: alice.cookie });
