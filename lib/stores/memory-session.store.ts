@@ -7,7 +7,9 @@ import {
 import type {
   SessionDelta,
   SessionRecord,
+  SessionSetResult,
   SessionStore,
+  StoreExpiry,
   SessionTouch,
   SessionUpdateOptions,
   SessionWriteOptions,
@@ -59,6 +61,7 @@ export class MemoryStore implements SessionStore {
   private readonly idsByUser = new Map<string, Set<string>>();
   private readonly now: () => number;
   private readonly sweepTimer: NodeJS.Timeout;
+  private readonly expiryListeners = new Set<(expiry: StoreExpiry) => void>();
 
   constructor(options: MemoryStoreOptions = {}) {
     const maxSessions = options.maxSessions ?? 100_000;
@@ -93,9 +96,10 @@ export class MemoryStore implements SessionStore {
     record: SessionRecord,
     _ttlMs: number,
     options: SessionWriteOptions = {},
-  ): Promise<void> {
+  ): Promise<SessionSetResult> {
     // Synchronous from here to the insert: no other call can interleave with the checks.
     const { maxSessionsPerUser: limit, replaces } = options;
+    const evicted: string[] = [];
     const replaced = replaces === undefined ? undefined : this.liveRecord(replaces);
     if (replaces !== undefined && replaced === undefined) {
       throw new SessionRevokedError();
@@ -106,7 +110,10 @@ export class MemoryStore implements SessionStore {
       );
       if (others.length >= limit) {
         if (options.limitPolicy !== 'refuse') {
-          others.slice(0, others.length - limit + 1).forEach((oldest) => this.remove(oldest));
+          for (const oldest of others.slice(0, others.length - limit + 1)) {
+            this.remove(oldest);
+            evicted.push(oldest.id);
+          }
         } else if (replaced?.userId !== record.userId) {
           // A move of one of the user's own sessions adds none: never refused.
           throw new SessionLimitExceededError(limit);
@@ -121,6 +128,7 @@ export class MemoryStore implements SessionStore {
       this.remove(previous);
     }
     this.insert(storedCopyOf(record));
+    return { evicted };
   }
 
   async update(
@@ -185,8 +193,17 @@ export class MemoryStore implements SessionStore {
     return destroyed;
   }
 
+  /** Reports every expired session the store comes upon (on read, listing or sweep) as `'seen'`. */
+  watchExpiry(listener: (expiry: StoreExpiry) => void): () => void {
+    this.expiryListeners.add(listener);
+    return () => {
+      this.expiryListeners.delete(listener);
+    };
+  }
+
   close(): void {
     clearInterval(this.sweepTimer);
+    this.expiryListeners.clear();
   }
 
   /**
@@ -200,7 +217,7 @@ export class MemoryStore implements SessionStore {
         if (record.expiresAt > now) {
           break;
         }
-        this.remove(record);
+        this.expire(record);
       }
     }
   }
@@ -212,7 +229,7 @@ export class MemoryStore implements SessionStore {
     for (const id of this.idsByUser.get(userId) ?? []) {
       const record = this.authenticated.sessions.get(id);
       if (record !== undefined && record.expiresAt <= now) {
-        this.remove(record);
+        this.expire(record);
       } else if (record !== undefined) {
         live.push(record);
       }
@@ -228,7 +245,7 @@ export class MemoryStore implements SessionStore {
   private liveRecord(id: string): StoredSession | undefined {
     const record = this.find(id);
     if (record !== undefined && record.expiresAt <= this.now()) {
-      this.remove(record);
+      this.expire(record);
       return undefined;
     }
     return record;
@@ -256,6 +273,14 @@ export class MemoryStore implements SessionStore {
         this.idsByUser.set(record.userId, ids);
       }
       ids.add(record.id);
+    }
+  }
+
+  /** Removes an expired session and reports it to the expiry listeners. */
+  private expire(record: StoredSession): void {
+    this.remove(record);
+    for (const listener of this.expiryListeners) {
+      listener({ sessionId: record.id, userId: record.userId, source: 'seen' });
     }
   }
 

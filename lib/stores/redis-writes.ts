@@ -2,6 +2,7 @@ import { SessionDataTooLargeError, SessionRevokedError } from '../core/session.e
 import type {
   SessionDelta,
   SessionRecord,
+  SessionSetResult,
   SessionTouch,
   SessionUpdateOptions,
   SessionWriteOptions,
@@ -17,7 +18,7 @@ export async function writeRecord(
   record: SessionRecord,
   ttlMs: number,
   options: SessionWriteOptions,
-): Promise<void> {
+): Promise<SessionSetResult> {
   const key = ctx.sessionKey(record.id);
   const now = record.expiresAt - ttlMs;
   const ttl = Math.floor(Math.min(ttlMs, record.absoluteExpiresAt - now));
@@ -25,16 +26,18 @@ export async function writeRecord(
   if (!(ttl >= 1)) {
     // Already past its expiry: nothing to keep (and an older session under this id goes).
     await Promise.all([key, replaced ?? key].map((gone) => ctx.client.del(gone)));
-    return;
+    return { evicted: [] };
   }
   const fields = encodeRecord(record);
   if (record.userId !== null) {
-    await setForUser(ctx, record, record.userId, key, now, ttl, fields, options);
-  } else if (replaced === null) {
+    return setForUser(ctx, record, record.userId, key, now, ttl, fields, options);
+  }
+  if (replaced === null) {
     await ctx.scripts.nestSecureSessionWrite(key, ttl, ...fields);
   } else {
     await moveAnonymous(ctx, record, key, replaced, now, ttl, fields);
   }
+  return { evicted: [] };
 }
 
 /** `update`: applies only the delta, checking `maxDataSize` against the data as stored. */

@@ -1,10 +1,12 @@
 import type {
   SessionDelta,
   SessionRecord,
+  SessionSetResult,
   SessionStore,
   SessionTouch,
   SessionUpdateOptions,
   SessionWriteOptions,
+  StoreExpiry,
 } from '../interfaces/session-store.interface.js';
 
 /** The `SessionStore` methods a `PausingStore` can hold. */
@@ -90,7 +92,11 @@ export class PausingStore implements SessionStore {
     return this.pass('get', [id], () => this.inner.get(id));
   }
 
-  set(record: SessionRecord, ttlMs: number, options?: SessionWriteOptions): Promise<void> {
+  set(
+    record: SessionRecord,
+    ttlMs: number,
+    options?: SessionWriteOptions,
+  ): Promise<void | SessionSetResult> {
     return this.pass('set', [record, ttlMs, options], () => this.inner.set(record, ttlMs, options));
   }
 
@@ -122,6 +128,10 @@ export class PausingStore implements SessionStore {
     return this.pass('destroyByUser', [userId, exceptId], () =>
       this.inner.destroyByUser(userId, exceptId),
     );
+  }
+
+  watchExpiry(listener: (expiry: StoreExpiry) => void): () => void {
+    return this.inner.watchExpiry?.(listener) ?? (() => undefined);
   }
 
   close(): Promise<void> | void {

@@ -2,6 +2,7 @@ import type { SessionStore } from '../interfaces/session-store.interface.js';
 import { registerEndedSessionTests, registerLimitTests } from './session-store.atomicity.js';
 import { registerGetSetTests, registerTouchDestroyTests } from './session-store.basics.js';
 import { registerOddInputTests } from './session-store.odd-input.js';
+import { registerReportTests } from './session-store.reports.js';
 import { registerUserIndexTests, registerUserLimitTests } from './session-store.per-user.js';
 import { registerUpdateTests } from './session-store.updates.js';
 
@@ -36,6 +37,17 @@ export interface SessionStoreConformanceOptions {
    * for a session to expire; raise it for a store whose expiry is coarser.
    */
   shortTtlMs?: number;
+  /**
+   * Require `set` to resolve `{ evicted }` (the sessions `maxSessionsPerUser` ended). Default
+   * `false`: reporting is optional, but a store that resolves a result must report exactly the
+   * evicted sessions. The built-in stores report.
+   */
+  reportsEvictions?: boolean;
+  /**
+   * Require `watchExpiry` to report a session that expired (once, soon after). Default
+   * `false`: a store without it passes, but one that reports may never report a live session.
+   */
+  reportsExpiry?: boolean;
 }
 
 /**
@@ -115,6 +127,13 @@ export function runSessionStoreConformance(options: SessionStoreConformanceOptio
 
     runner.describe('a session that ended never comes back (forced interleavings)', () => {
       registerEndedSessionTests(test, shortTtl);
+    });
+
+    runner.describe('reports: evictions and expiries', () => {
+      registerReportTests(test, shortTtl, {
+        evictions: options.reportsEvictions ?? false,
+        expiry: options.reportsExpiry ?? false,
+      });
     });
 
     runner.describe('odd input', () => {
