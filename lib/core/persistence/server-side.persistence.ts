@@ -1,4 +1,5 @@
 import { sessionIdOf, signToken, verifySignedToken } from '../../crypto/session-token.js';
+import type { SessionEvents } from '../../events/session-events.js';
 import type {
   SessionStore,
   SessionUpdateOptions,
@@ -31,6 +32,7 @@ export class ServerSidePersistence implements SessionPersistence {
   constructor(
     private readonly store: SessionStore,
     private readonly options: ResolvedSessionOptions,
+    private readonly events: SessionEvents,
   ) {
     this.sealsValues = options.encryptAtRest;
     this.updateOptions = Object.freeze({ maxDataSize: options.maxDataSize });
@@ -52,6 +54,7 @@ export class ServerSidePersistence implements SessionPersistence {
     }
     if (isExpired(record, now)) {
       await failClosed(this.store.destroy(id));
+      this.events.emit({ type: 'expired', sessionId: id, userId: record.userId, source: 'seen' });
       return null;
     }
     dropPrototypeKeys(record.data);
@@ -68,7 +71,19 @@ export class ServerSidePersistence implements SessionPersistence {
       }
       Object.assign(record, touch);
       const replaces = this.store.supportsReplaces === true ? work.replaces : null;
-      await failClosed(this.store.set(record, ttlMs, this.writeOptions(record.userId, replaces)));
+      const result = await failClosed(
+        this.store.set(record, ttlMs, this.writeOptions(record.userId, replaces)),
+      );
+      const evicted = result?.evicted ?? [];
+      if (evicted.length > 0) {
+        this.events.emit({
+          type: 'revoked',
+          reason: 'limit-eviction',
+          userId: record.userId,
+          sessionIds: [...evicted],
+          count: evicted.length,
+        });
+      }
       return { persisted: true, value: this.signed(work.token), replaced: replaces !== null };
     }
     if (work.changes.size > 0) {
