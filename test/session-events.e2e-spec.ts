@@ -2,6 +2,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/glob
 import type { INestApplication } from '@nestjs/common';
 import type { Redis } from 'ioredis';
 import {
+  MemoryRevocationStore,
   MemoryStore,
   RedisStore,
   SessionEvents,
@@ -275,6 +276,25 @@ describe.each(PLATFORMS)('session events (%s)', (platform) => {
       { type: 'store-failure', operation: 'get', error: 'StoreOutageError' },
     ]);
     expect(JSON.stringify(events)).not.toContain('hunter2');
+  });
+
+  it("store-failure in stateless mode: the revocation store's isRevoked", async () => {
+    class RevocationOutageError extends Error {}
+    const revocations = new MemoryRevocationStore();
+    const { app, events, clock } = await appWith(platform, 'cookie', {
+      revocationStore: {
+        revoke: (id, until, now) => revocations.revoke(id, until, now),
+        revokeUser: (userId, notBefore, until, now) =>
+          revocations.revokeUser(userId, notBefore, until, now),
+        isRevoked: () => Promise.reject(new RevocationOutageError('down')),
+      },
+    });
+    const { cookie } = await login(app, newUser('olga'));
+    events.length = 0;
+    expect((await request(app.getHttpServer()).get('/me').set('Cookie', cookie)).status).toBe(503);
+    expect(withoutTime(events, clock)).toEqual([
+      { type: 'store-failure', operation: 'isRevoked', error: 'RevocationOutageError' },
+    ]);
   });
 
   it('a listener that throws or rejects fails no request, and the others still get the event', async () => {

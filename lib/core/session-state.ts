@@ -5,6 +5,7 @@ import type { SessionData } from '../interfaces/session-data.interface.js';
 import type { SessionTransport } from '../interfaces/session-module-options.interface.js';
 import type { SessionRecord } from '../interfaces/session-store.interface.js';
 import type { TokenCarrier } from './carriers/token-carrier.js';
+import { clientAtLogin, inspectClient } from './hijack-signals.js';
 import { loginCarrier, userIdOf } from './login-carrier.js';
 import { SessionContents } from './session-contents.js';
 import { assertDataKey } from './session-data.codec.js';
@@ -120,6 +121,10 @@ export class SessionState extends SessionHandle {
     return authenticatedAt === null ? null : new Date(authenticatedAt);
   }
 
+  override get stepUpRequired(): boolean {
+    return this.loadedContents()?.record.client?.stepUp === true;
+  }
+
   get csrfToken(): string {
     return csrfTokenFor(this.id, this.runtime.options.keys.csrf);
   }
@@ -182,7 +187,12 @@ export class SessionState extends SessionHandle {
     const kept = this.contents?.plainData(this.runtime.options.keepOnLogin) ?? new Map();
     const now = this.runtime.now();
     this.carrier = carrier;
-    this.moveTo({ ...this.blankRecord(now), userId: id, authenticatedAt: now }, kept, 'login');
+    const client = clientAtLogin(this.runtime, this.exchange);
+    this.moveTo(
+      { ...this.blankRecord(now), userId: id, authenticatedAt: now, client },
+      kept,
+      'login',
+    );
     for (const [key, value] of Object.entries(data)) {
       this.set(key as keyof SessionData, value as SessionData[keyof SessionData]);
     }
@@ -288,7 +298,8 @@ export class SessionState extends SessionHandle {
         presented.kind === 'value'
           ? await this.runtime.persistence.open(presented.value, this.runtime.now())
           : null;
-      if (opened === null) {
+      const verdict = opened && (await inspectClient(this.runtime, this.exchange, opened.record));
+      if (opened === null || verdict === 'ended') {
         this.carrier?.clear(this.exchange);
         return;
       }
@@ -297,7 +308,7 @@ export class SessionState extends SessionHandle {
       this.persisted = true;
       this.presented = true;
       this.presentedBy = this.carrier;
-      this.reissue = opened.stale;
+      this.reissue = opened.stale || verdict === 'reseal';
       if (this.runtime.options.keys.data.keys.length > 1) {
         this.contents.resealStale();
       }

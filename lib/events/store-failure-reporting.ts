@@ -4,6 +4,7 @@ import type {
   RevocationSubject,
 } from '../interfaces/revocation-store.interface.js';
 import type {
+  ClientFingerprint,
   SessionDelta,
   SessionRecord,
   SessionSetResult,
@@ -71,6 +72,10 @@ export class FailureReportingStore implements SessionStore {
 
   destroyByUser(userId: string, exceptId?: string): Promise<number> {
     return reported(this.events, 'destroyByUser', () => this.inner.destroyByUser(userId, exceptId));
+  }
+
+  setClient(id: string, client: ClientFingerprint): Promise<void> {
+    return reported(this.events, 'setClient', async () => this.inner.setClient?.(id, client));
   }
 
   watchExpiry(listener: (expiry: StoreExpiry) => void): () => void {

@@ -22,6 +22,28 @@ export interface SessionRecord {
   absoluteExpiresAt: number;
   /** User agent of the client that created the session, truncated; for session listings. */
   userAgent: string | null;
+  /**
+   * The coarse fingerprint of the client (hijack signals), recorded at login; `null` or absent
+   * when none was. A store that has `setClient` keeps it verbatim: written by `set`, returned
+   * by `get` and `listByUser`, replaced by `setClient`.
+   */
+  client?: ClientFingerprint | null;
+}
+
+/**
+ * What hijack signals remember of the client that logged in. Never a raw address: the network
+ * is a keyed hash.
+ */
+export interface ClientFingerprint {
+  /** Browser family and major version, e.g. `'chrome/131'`; `null` when not a known browser. */
+  agent: string | null;
+  /**
+   * HMAC-SHA-256 (128 bits, base64url; key derived from the secret) of the client's IPv4 /24
+   * or IPv6 /64; `null` when not recorded.
+   */
+  network: string | null;
+  /** Under `policy: 'step-up'`, the client changed: not fresh until the next login. */
+  stepUp: boolean;
 }
 
 /**
@@ -188,6 +210,13 @@ export interface SessionStore {
    * The library subscribes once at start-up and emits an `expired` event for each.
    */
   watchExpiry?(listener: (expiry: StoreExpiry) => void): () => void;
+  /**
+   * Optional (hijack signals): replaces the `client` fingerprint of a live session, leaving
+   * everything else (data, expiry) as it is. Rejects with `SessionRevokedError`, writing
+   * nothing, when the session no longer exists. Hijack signals are on by default only with a
+   * store that has it (the built-in stores do).
+   */
+  setClient?(id: string, client: ClientFingerprint): Promise<void>;
   /** Releases timers and connections the store owns. Called on application shutdown. */
   close?(): Promise<void> | void;
 }

@@ -3,6 +3,7 @@ import type {
   RevocationSubject,
 } from '../interfaces/revocation-store.interface.js';
 import type {
+  ClientFingerprint,
   SessionDelta,
   SessionRecord,
   SessionSetResult,
@@ -78,6 +79,10 @@ export class WatchedStore implements SessionStore {
 
   listByUser(userId: string, limit?: number): Promise<SessionRecord[]> {
     return this.inner.listByUser(userId, limit);
+  }
+
+  async setClient(id: string, client: ClientFingerprint): Promise<void> {
+    await this.inner.setClient?.(id, client);
   }
 
   watchExpiry(listener: (expiry: StoreExpiry) => void): () => void {

@@ -5,6 +5,7 @@ import {
   SessionRevokedError,
 } from '../core/session.errors.js';
 import type {
+  ClientFingerprint,
   SessionDelta,
   SessionRecord,
   SessionSetResult,
@@ -15,25 +16,9 @@ import type {
   SessionWriteOptions,
 } from '../interfaces/session-store.interface.js';
 import { copyOf, RecencyList, storedCopyOf, type StoredSession } from './memory-session.records.js';
+import type { MemoryStoreOptions } from './memory-store.options.js';
 
-/** Options of `MemoryStore`. */
-export interface MemoryStoreOptions {
-  /**
-   * Most authenticated sessions kept; the least recently used of them is evicted beyond it.
-   * Default 100 000.
-   */
-  maxSessions?: number;
-  /**
-   * Most anonymous sessions kept: a budget of their own, so that anonymous visitors (who cost
-   * nothing to create) can only ever evict each other, never a signed-in user's session.
-   * Default: `maxSessions`.
-   */
-  maxAnonymousSessions?: number;
-  /** How often expired sessions are swept, in ms. Default 60 000. */
-  sweepIntervalMs?: number;
-  /** Clock, for tests. Default `Date.now`. */
-  now?: () => number;
-}
+export type { MemoryStoreOptions } from './memory-store.options.js';
 
 /**
  * A bounded, expiring in-process store: the default. Sessions live in one process, so use it
@@ -166,6 +151,14 @@ export class MemoryStore implements SessionStore {
     }
     record.lastSeenAt = touch.lastSeenAt;
     record.expiresAt = touch.expiresAt;
+  }
+
+  async setClient(id: string, client: ClientFingerprint): Promise<void> {
+    const record = this.liveRecord(id);
+    if (record === undefined) {
+      throw new SessionRevokedError();
+    }
+    record.client = { ...client };
   }
 
   async destroy(id: string): Promise<void> {

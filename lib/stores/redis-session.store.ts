@@ -3,6 +3,7 @@ import type {
   RevocationSubject,
 } from '../interfaces/revocation-store.interface.js';
 import type {
+  ClientFingerprint,
   SessionDelta,
   SessionRecord,
   SessionSetResult,
@@ -18,7 +19,7 @@ import { destroyByUser, listByUser } from './redis-listing.js';
 import { decodeRecord } from './redis-record.codec.js';
 import { RedisRevocations, type RedisRevocationClient } from './redis-revocations.js';
 import type { RedisStoreClient, RedisStoreOptions } from './redis-store.options.js';
-import { touchRecord, updateRecord, writeRecord } from './redis-writes.js';
+import { touchRecord, updateRecord, writeClient, writeRecord } from './redis-writes.js';
 
 export type { RedisStoreClient, RedisStoreOptions } from './redis-store.options.js';
 
@@ -27,7 +28,7 @@ export type { RedisStoreClient, RedisStoreOptions } from './redis-store.options.
  * client, single node or Cluster.
  *
  * **Layout.** A session is one hash, `{prefix}{<id>}`: metadata fields (`userId`, `createdAt`,
- * `lastSeenAt`, `authenticatedAt`, `expiresAt`, `absoluteExpiresAt`, `userAgent`, and
+ * `lastSeenAt`, `authenticatedAt`, `expiresAt`, `absoluteExpiresAt`, `userAgent`, `client` (hijack signals), and
  * `dataSize`, the bytes `maxDataSize` measures) and one field per data key, `d:<key>` (so a
  * data key can never overwrite metadata). Values are stored and returned verbatim. The hash's TTL is always what is left of min(idle, absolute) expiry.
  * A user's sessions are indexed in keys that share the hash tag `{u:<userId>}`:
@@ -186,6 +187,11 @@ export class RedisStore implements SessionStore, RevocationStore {
 
   touch(id: string, touch: SessionTouch, ttlMs: number): Promise<void> {
     return touchRecord(this.context, id, touch, ttlMs);
+  }
+
+  /** One `EVALSHA`: the `client` field of a live session (hijack signals). */
+  setClient(id: string, client: ClientFingerprint): Promise<void> {
+    return writeClient(this.context, id, client);
   }
 
   /** One `DEL`; the user's index entry is dropped lazily (see the class notes). */

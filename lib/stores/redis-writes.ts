@@ -1,5 +1,6 @@
 import { SessionDataTooLargeError, SessionRevokedError } from '../core/session.errors.js';
 import type {
+  ClientFingerprint,
   SessionDelta,
   SessionRecord,
   SessionSetResult,
@@ -9,7 +10,7 @@ import type {
 } from '../interfaces/session-store.interface.js';
 import type { RedisStoreContext, UpdateReply } from './redis-commands.js';
 import { moveAnonymous, setForUser } from './redis-moves.js';
-import { assertValue, encodeRecord, finiteTtl } from './redis-record.codec.js';
+import { assertValue, encodeClient, encodeRecord, finiteTtl } from './redis-record.codec.js';
 import { DATA_FIELD_PREFIX } from './redis-scripts.js';
 
 /** `set`: writes the whole record; a login indexes it, a move (`replaces`) ends the old id. */
@@ -71,6 +72,21 @@ export async function updateRecord(
     throw new SessionDataTooLargeError(null, Number(size), limit ?? 0);
   }
   if (outcome !== 1) {
+    throw new SessionRevokedError();
+  }
+}
+
+/** `setClient`: replaces the fingerprint of a live session; never recreates one that is gone. */
+export async function writeClient(
+  ctx: RedisStoreContext,
+  id: string,
+  client: ClientFingerprint,
+): Promise<void> {
+  const written = await ctx.scripts.nestSecureSessionClient(
+    ctx.sessionKey(id),
+    encodeClient(client),
+  );
+  if (Number(written) !== 1) {
     throw new SessionRevokedError();
   }
 }

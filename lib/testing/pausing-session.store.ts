@@ -1,4 +1,5 @@
 import type {
+  ClientFingerprint,
   SessionDelta,
   SessionRecord,
   SessionSetResult,
@@ -11,7 +12,7 @@ import type {
 
 /** The `SessionStore` methods a `PausingStore` can hold. */
 export type PausableMethod =
-  'get' | 'set' | 'update' | 'touch' | 'destroy' | 'listByUser' | 'destroyByUser';
+  'get' | 'set' | 'update' | 'touch' | 'destroy' | 'listByUser' | 'destroyByUser' | 'setClient';
 
 /** Calls held by `PausingStore.hold()`: they wait, before reaching the store, until released. */
 export interface HeldCalls {
@@ -128,6 +129,10 @@ export class PausingStore implements SessionStore {
     return this.pass('destroyByUser', [userId, exceptId], () =>
       this.inner.destroyByUser(userId, exceptId),
     );
+  }
+
+  setClient(id: string, client: ClientFingerprint): Promise<void> {
+    return this.pass('setClient', [id, client], async () => this.inner.setClient?.(id, client));
   }
 
   watchExpiry(listener: (expiry: StoreExpiry) => void): () => void {

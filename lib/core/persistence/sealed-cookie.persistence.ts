@@ -68,6 +68,11 @@ export class SealedCookiePersistence implements SessionPersistence {
     return Promise.resolve({ persisted: true, value });
   }
 
+  /** The fingerprint travels in the cookie: re-sealed on this response. */
+  recordClient(): Promise<boolean> {
+    return Promise.resolve(true);
+  }
+
   /**
    * Records a revocation for each authenticated id. Anonymous ones are skipped: such a session
    * grants nothing (no user, so every guard refuses it, and login always moves to a new id), its

@@ -1,6 +1,7 @@
 import { sessionIdOf, signToken, verifySignedToken } from '../../crypto/session-token.js';
 import type { SessionEvents } from '../../events/session-events.js';
 import type {
+  SessionRecord,
   SessionStore,
   SessionUpdateOptions,
   SessionWriteOptions,
@@ -102,6 +103,13 @@ export class ServerSidePersistence implements SessionPersistence {
       Object.assign(record, touch);
     }
     return { persisted: true, value: work.reissue ? this.signed(work.token) : null };
+  }
+
+  async recordClient(record: SessionRecord): Promise<boolean> {
+    if (record.client != null && this.store.setClient !== undefined) {
+      await failClosed(this.store.setClient(record.id, record.client));
+    }
+    return false;
   }
 
   async end(ids: readonly string[]): Promise<void> {
