@@ -9,6 +9,8 @@ export {
   SessionStoreUnavailableError,
 } from './core/session.errors.js';
 export * from './decorators/index.js';
+export type * from './events/session-event.js';
+export { SessionEvents, type SessionEventListener } from './events/session-events.js';
 export * from './interfaces/index.js';
 export {
   GraphQLSubscriptionSessions,

@@ -102,9 +102,16 @@ export class SessionGuard implements CanActivate {
     return Array.isArray(roles) && requiredRoles.every((role) => roles.includes(role));
   }
 
-  /** Whether the last login is at most `maxAgeMs` old. */
+  /**
+   * Whether the last login is at most `maxAgeMs` old, and no hijack signal asked for a new one
+   * since (`stepUpRequired`).
+   */
   protected isFresh(session: SessionHandle, maxAgeMs: number): boolean {
     const authenticatedAt = session.authenticatedAt;
-    return authenticatedAt !== null && this.runtime.now() - authenticatedAt.getTime() <= maxAgeMs;
+    return (
+      authenticatedAt !== null &&
+      !session.stepUpRequired &&
+      this.runtime.now() - authenticatedAt.getTime() <= maxAgeMs
+    );
   }
 }

@@ -1,6 +1,8 @@
 import { Inject, Module, type NestModule, type OnApplicationShutdown } from '@nestjs/common';
 import { APP_GUARD, HttpAdapterHost } from '@nestjs/core';
 import { CsrfProtection } from './csrf/csrf-protection.js';
+import { EventEmitterForwarding } from './events/event-emitter-forwarding.js';
+import { SessionEvents } from './events/session-events.js';
 import {
   SESSION_CLOCK,
   SESSION_OPTIONS,
@@ -82,6 +84,12 @@ import { revocationStoreFor } from './stores/revocation-store.provider.js';
       ): SessionRuntime =>
         new SessionRuntime(options, store, now, store.watchRevocations(revocations)),
     },
+    {
+      provide: SessionEvents,
+      inject: [SESSION_RUNTIME],
+      useFactory: (runtime: SessionRuntime) => runtime.events,
+    },
+    EventEmitterForwarding,
     RoutePolicies,
     CsrfProtection,
     { provide: APP_GUARD, useClass: SessionRequestGuard },
@@ -94,6 +102,7 @@ import { revocationStoreFor } from './stores/revocation-store.provider.js';
   ],
   exports: [
     SessionService,
+    SessionEvents,
     SessionGuard,
     SessionStore,
     RevocationStore,

@@ -6,6 +6,7 @@ import { revocationUntil } from './core/revocation.js';
 import type { SessionHandle } from './core/session-handle.js';
 import { SESSION_RUNTIME, type SessionRuntime } from './core/session-runtime.js';
 import { failClosed, NoSessionContextError } from './core/session.errors.js';
+import { reportEnded } from './events/lifecycle-events.js';
 import type { SessionData } from './interfaces/session-data.interface.js';
 
 /** A session as listed for its user: public facts only, never a token. */
@@ -132,6 +133,7 @@ export class SessionService {
       );
     }
     await failClosed(this.runtime.store.destroy(sessionId));
+    reportEnded(this.runtime.events, 'revoke', null, [sessionId]);
   }
 
   /**
@@ -146,6 +148,7 @@ export class SessionService {
       const now = this.runtime.now();
       const until = revocationUntil(now, this.runtime.options.absoluteTimeoutMs);
       await failClosed(revocations.revokeUser(user, now, until, now));
+      reportEnded(this.runtime.events, 'revoke-all', user, [], -1);
       return -1;
     }
     // `except` names the caller's session even after a regenerate() in this request: keep the
@@ -153,7 +156,9 @@ export class SessionService {
     const except = options.except;
     const keep =
       except === undefined ? undefined : this.runtime.context.getStore()?.storedIdOf(except);
-    return failClosed(this.runtime.store.destroyByUser(user, keep ?? except));
+    const count = await failClosed(this.runtime.store.destroyByUser(user, keep ?? except));
+    reportEnded(this.runtime.events, 'revoke-all', user, [], count);
+    return count;
   }
 
   private requestSession(method: string): SessionState {

@@ -5,5 +5,7 @@ import { runSessionStoreConformance } from '../lib/testing/index.js';
 runSessionStoreConformance({
   name: 'MemoryStore',
   createStore: () => new MemoryStore(),
+  reportsEvictions: true,
+  reportsExpiry: true,
   runner: { describe, it },
 });

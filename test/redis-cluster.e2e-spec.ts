@@ -9,7 +9,7 @@ import {
 import { runRevocationStoreConformance, runSessionStoreConformance } from '../lib/testing/index.js';
 import { pausingClient } from './support/pausing-redis.js';
 import { connectCluster, deleteKeysWithPrefix, uniquePrefix } from './support/redis-env.js';
-import { startRedisCluster, type RedisCluster } from './support/redis-server.js';
+import { rawCommand, startRedisCluster, type RedisCluster } from './support/redis-server.js';
 
 // A real 3-master cluster on free loopback ports, started for this file and stopped after it.
 let cluster: RedisCluster;
@@ -35,6 +35,7 @@ afterAll(async () => {
 runSessionStoreConformance({
   name: 'RedisStore on a 3-master Redis Cluster',
   createStore: () => new RedisStore({ client, prefix }),
+  reportsEvictions: true,
   runner: { describe, it },
 });
 
@@ -162,6 +163,56 @@ describe('RedisStore on Cluster: slots', () => {
     expect(scripts(move)).toBe(4);
     expect(move.hgetall).toBeUndefined();
     expect(await commandStats(() => store.destroy(moved.id))).toEqual({ del: 1 });
+  });
+});
+
+describe('RedisStore on Cluster: expiryEvents', () => {
+  it('subscribes on every master, and reports sessions expiring in any slot, once each', async () => {
+    for (const node of cluster.nodes) {
+      expect(await rawCommand(node.port, 'CONFIG SET notify-keyspace-events Ex')).toBe('+OK\r\n');
+    }
+    const numsub = async (port: number) =>
+      Number(
+        /:(\d+)\r\n$/.exec(await rawCommand(port, 'PUBSUB NUMSUB __keyevent@0__:expired'))?.[1],
+      );
+    const store = new RedisStore({ client, prefix, expiryEvents: true });
+    const reported: string[] = [];
+    store.watchExpiry((expiry) => {
+      expect(expiry).toEqual({ sessionId: expiry.sessionId, userId: null, source: 'keyspace' });
+      reported.push(expiry.sessionId);
+    });
+    try {
+      for (const node of cluster.nodes) {
+        for (let waited = 0; (await numsub(node.port)) < 1 && waited < 3_000; waited += 25) {
+          await new Promise((resolve) => setTimeout(resolve, 25));
+        }
+        expect(await numsub(node.port)).toBe(1);
+      }
+      const records = Array.from({ length: 12 }, (_, i) => ({
+        ...newRecord(i % 2 === 0 ? null : `expiring-${i}`),
+        expiresAt: Date.now() + 100,
+      }));
+      for (const record of records) {
+        await store.set(record, record.expiresAt - Date.now());
+      }
+      // Redis deletes (and reports) an expired key when its active expiry cycle samples it or
+      // when it is next read: reading them makes the test independent of the sampling.
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      for (const record of records) {
+        expect(await store.get(record.id)).toBeNull();
+      }
+      const deadline = Date.now() + 5_000;
+      while (reported.length < records.length && Date.now() < deadline) {
+        await new Promise((resolve) => setTimeout(resolve, 50));
+      }
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      expect([...reported].sort()).toEqual(records.map((record) => record.id).sort());
+    } finally {
+      await store.close();
+    }
+    for (const node of cluster.nodes) {
+      expect(await numsub(node.port)).toBe(0);
+    }
   });
 });
 

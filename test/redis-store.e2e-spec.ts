@@ -38,6 +38,7 @@ afterAll(async () => {
 runSessionStoreConformance({
   name: `RedisStore on a single node (${REDIS_URL})`,
   createStore: () => new RedisStore({ client: shared, prefix }),
+  reportsEvictions: true,
   runner: { describe, it },
 });
 

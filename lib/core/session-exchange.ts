@@ -23,6 +23,12 @@ export interface SessionExchange {
    * setting, e.g. `X-Forwarded-Proto`); `undefined` where there is no HTTP request.
    */
   clientOrigin?(): { readonly secure: boolean; readonly hostname: string } | undefined;
+  /**
+   * The client's IP address as the platform resolved it, honouring its trusted-proxy setting
+   * (Express `trust proxy` → `req.ip`, Fastify `trustProxy` → `request.ip`): a forwarded
+   * address only from a proxy the app trusts. `undefined` where unknown.
+   */
+  clientAddress?(): string | undefined;
   /** Sets a response header; a no-op where there is no response. */
   setHeader(name: string, value: string): void;
   /**

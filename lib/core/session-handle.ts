@@ -38,6 +38,14 @@ export abstract class SessionHandle {
    */
   abstract readonly bearerToken: string | null;
 
+  /**
+   * `true` when hijack signals (`policy: 'step-up'`) saw the client change since the login:
+   * `@FreshSession()` routes refuse the session until the user logs in again.
+   */
+  get stepUpRequired(): boolean {
+    return false;
+  }
+
   /** The value under `key`, or `undefined`. */
   abstract get<K extends keyof SessionData>(key: K): SessionData[K] | undefined;
   /**

@@ -1,3 +1,5 @@
+import type { MoveCause } from '../events/lifecycle-events.js';
+
 /**
  * The ids a request moved its session away from (login, regenerate): the latest is ended by
  * the store in the same atomic step as the save; any others are ended after it.
@@ -6,6 +8,18 @@ export class SessionMoves {
   private readonly ids: string[] = [];
   /** The anonymous ones among them: stateless mode records no revocation for those. */
   readonly anonymous = new Set<string>();
+  /** Why the session moved (a login outranks a regenerate), or `null` when it did not. */
+  cause: MoveCause | null = null;
+
+  /** Notes a move for `cause`, whether or not the session it leaves was stored. */
+  moved(cause: MoveCause): void {
+    this.cause = this.cause === 'login' ? 'login' : cause;
+  }
+
+  /** The first stored id moved away from: the session the request came with. */
+  get first(): string | null {
+    return this.ids[0] ?? null;
+  }
 
   add(id: string, anonymous: boolean): void {
     this.ids.push(id);
@@ -27,5 +41,6 @@ export class SessionMoves {
   clear(): void {
     this.ids.length = 0;
     this.anonymous.clear();
+    this.cause = null;
   }
 }

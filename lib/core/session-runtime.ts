@@ -11,6 +11,10 @@ import { SealedCookiePersistence } from './persistence/sealed-cookie.persistence
 import { ServerSidePersistence } from './persistence/server-side.persistence.js';
 import type { SessionPersistence } from './persistence/session-persistence.js';
 import { SessionEvents } from '../events/session-events.js';
+import {
+  failureReportingRevocations,
+  FailureReportingStore,
+} from '../events/store-failure-reporting.js';
 import type { SessionExchange } from './session-exchange.js';
 import type { SessionState } from './session-state.js';
 
@@ -33,21 +37,26 @@ export class SessionRuntime {
   readonly revocations: RevocationStore | null;
   /** Where what happens to sessions is reported (login, revocation, expiry, store failure…). */
   readonly events: SessionEvents;
+  /** The app's store, its failures reported as `store-failure` events. */
+  readonly store: SessionStore;
 
   constructor(
     readonly options: ResolvedSessionOptions,
-    readonly store: SessionStore,
+    store: SessionStore,
     readonly now: () => number,
     revocations: RevocationStore | null = null,
   ) {
-    this.events = new SessionEvents(now);
+    const events = new SessionEvents(now);
+    this.events = events;
+    this.store = new FailureReportingStore(store, events);
     this.revocations = options.stateless
-      ? (revocations ?? new MemoryRevocationStore({ now }))
+      ? failureReportingRevocations(revocations ?? new MemoryRevocationStore({ now }), events)
       : null;
     this.persistence =
       this.revocations !== null
-        ? new SealedCookiePersistence(this.revocations, options)
-        : new ServerSidePersistence(store, options);
+        ? new SealedCookiePersistence(this.revocations, options, events)
+        : new ServerSidePersistence(this.store, options, events);
+    this.store.watchExpiry?.((expiry) => events.emit({ type: 'expired', ...expiry }));
     this.carriers = {
       ...(options.transports.cookie ? { cookie: new CookieCarrier(options.cookie) } : {}),
       ...(options.transports.header ? { header: new BearerCarrier() } : {}),

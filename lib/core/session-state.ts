@@ -1,9 +1,11 @@
 import { csrfTokenFor } from '../csrf/csrf-token.js';
 import { generateToken, signToken } from '../crypto/session-token.js';
+import { reportEnded, reportSaved, type MoveCause } from '../events/lifecycle-events.js';
 import type { SessionData } from '../interfaces/session-data.interface.js';
 import type { SessionTransport } from '../interfaces/session-module-options.interface.js';
 import type { SessionRecord } from '../interfaces/session-store.interface.js';
 import type { TokenCarrier } from './carriers/token-carrier.js';
+import { clientAtLogin, inspectClient } from './hijack-signals.js';
 import { loginCarrier, userIdOf } from './login-carrier.js';
 import { SessionContents } from './session-contents.js';
 import { assertDataKey } from './session-data.codec.js';
@@ -119,6 +121,10 @@ export class SessionState extends SessionHandle {
     return authenticatedAt === null ? null : new Date(authenticatedAt);
   }
 
+  override get stepUpRequired(): boolean {
+    return this.loadedContents()?.record.client?.stepUp === true;
+  }
+
   get csrfToken(): string {
     return csrfTokenFor(this.id, this.runtime.options.keys.csrf);
   }
@@ -151,7 +157,11 @@ export class SessionState extends SessionHandle {
   async regenerate(): Promise<void> {
     await this.load();
     const contents = this.ensureContents();
-    this.moveTo(contents.record, contents.plainData(Object.keys(contents.record.data)));
+    this.moveTo(
+      contents.record,
+      contents.plainData(Object.keys(contents.record.data)),
+      'regenerate',
+    );
   }
 
   /**
@@ -177,7 +187,12 @@ export class SessionState extends SessionHandle {
     const kept = this.contents?.plainData(this.runtime.options.keepOnLogin) ?? new Map();
     const now = this.runtime.now();
     this.carrier = carrier;
-    this.moveTo({ ...this.blankRecord(now), userId: id, authenticatedAt: now }, kept);
+    const client = clientAtLogin(this.runtime, this.exchange);
+    this.moveTo(
+      { ...this.blankRecord(now), userId: id, authenticatedAt: now, client },
+      kept,
+      'login',
+    );
     for (const [key, value] of Object.entries(data)) {
       this.set(key as keyof SessionData, value as SessionData[keyof SessionData]);
     }
@@ -188,7 +203,11 @@ export class SessionState extends SessionHandle {
     if (this.persisted && this.contents !== null) {
       this.moves.add(this.contents.record.id, this.contents.record.userId === null);
     }
-    await this.runtime.persistence.end(this.moves.all(), this.runtime.now(), this.moves.anonymous);
+    const ended = this.moves.all();
+    await this.runtime.persistence.end(ended, this.runtime.now(), this.moves.anonymous);
+    if (ended.length > 0) {
+      reportEnded(this.runtime.events, 'logout', this.contents?.record.userId ?? null, ended);
+    }
     this.forget();
     this.carrier?.clear(this.exchange);
   }
@@ -208,6 +227,7 @@ export class SessionState extends SessionHandle {
     const now = this.runtime.now();
     let value: string | null = null;
     let endedByStore: string | null = null;
+    let firstSave = false;
     if (contents !== null) {
       // A move (login, regenerate) replaces one persisted session: the store ends it in the
       // same atomic step as the save, and refuses the save if it has ended already.
@@ -223,6 +243,7 @@ export class SessionState extends SessionHandle {
           now,
         }),
       );
+      firstSave = saved.persisted && !this.persisted;
       this.persisted = saved.persisted;
       value = saved.value;
       contents.changes.clear();
@@ -233,6 +254,9 @@ export class SessionState extends SessionHandle {
     const obsolete = this.moves.all(endedByStore);
     if (obsolete.length > 0) {
       await persistence.end(obsolete, now, this.moves.anonymous);
+    }
+    if (firstSave && contents !== null) {
+      reportSaved(this.runtime.events, contents.record, this.moves.cause, this.moves.first);
     }
     this.moves.clear();
     if (contents?.record.userId != null) {
@@ -274,7 +298,8 @@ export class SessionState extends SessionHandle {
         presented.kind === 'value'
           ? await this.runtime.persistence.open(presented.value, this.runtime.now())
           : null;
-      if (opened === null) {
+      const verdict = opened && (await inspectClient(this.runtime, this.exchange, opened.record));
+      if (opened === null || verdict === 'ended') {
         this.carrier?.clear(this.exchange);
         return;
       }
@@ -283,7 +308,7 @@ export class SessionState extends SessionHandle {
       this.persisted = true;
       this.presented = true;
       this.presentedBy = this.carrier;
-      this.reissue = opened.stale;
+      this.reissue = opened.stale || verdict === 'reseal';
       if (this.runtime.options.keys.data.keys.length > 1) {
         this.contents.resealStale();
       }
@@ -355,10 +380,15 @@ export class SessionState extends SessionHandle {
    * Puts the session under a fresh token and id, with `plainData` sealed anew for it; the old
    * id, if it exists beyond this request, is ended at commit.
    */
-  private moveTo(base: SessionRecord, plainData: ReadonlyMap<string, string>): void {
+  private moveTo(
+    base: SessionRecord,
+    plainData: ReadonlyMap<string, string>,
+    cause: MoveCause,
+  ): void {
     if (this.persisted && this.contents !== null) {
       this.moves.add(this.contents.record.id, this.contents.record.userId === null);
     }
+    this.moves.moved(cause);
     this.token = generateToken();
     this.contents = this.contentsOf({ ...base, id: this.idOf(this.token), data: {} });
     this.contents.adopt(plainData);

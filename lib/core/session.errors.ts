@@ -87,12 +87,17 @@ export async function failClosed<T>(operation: Promise<T>): Promise<T> {
   try {
     return await operation;
   } catch (error) {
-    throw error instanceof SessionLimitExceededError ||
-      error instanceof SessionRevokedError ||
-      error instanceof SessionDataTooLargeError
-      ? error
-      : new SessionStoreUnavailableError(error);
+    throw isStoreAnswer(error) ? error : new SessionStoreUnavailableError(error);
   }
+}
+
+/** Whether a store's rejection is an answer the contract gives (not a failure of the store). */
+export function isStoreAnswer(error: unknown): boolean {
+  return (
+    error instanceof SessionLimitExceededError ||
+    error instanceof SessionRevokedError ||
+    error instanceof SessionDataTooLargeError
+  );
 }
 
 /**

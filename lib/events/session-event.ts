@@ -12,7 +12,7 @@ export type SessionEndReason =
   | 'theft-detected'
   /** A device-bound session's refresh failed its proof of possession (`deviceBound`). */
   | 'device-proof-failed'
-  /** The client no longer matched the one that logged in, under `hijackPolicy: 'revoke'`. */
+  /** The client no longer matched the one that logged in (`hijackSignals`, policy `'revoke'`). */
   | 'hijack-suspected';
 
 /** What every event carries. Never a token, a cookie value or session data. */
@@ -21,7 +21,7 @@ export interface SessionEventBase {
   at: Date;
 }
 
-/** A new anonymous session was saved. */
+/** A new anonymous session was saved (the first time it held data). */
 export interface SessionCreatedEvent extends SessionEventBase {
   type: 'created';
   sessionId: string;
@@ -58,7 +58,11 @@ export interface SessionRevokedEvent extends SessionEventBase {
   count: number;
 }
 
-/** A session was found expired (`source: 'seen'`), or Redis reported its key expired. */
+/**
+ * A session was found expired (`source: 'seen'`: by the library, or by `MemoryStore`, on a
+ * request or a sweep; a stateless cookie each time it comes back), or Redis reported its key
+ * expired (`source: 'keyspace'`, `RedisStore` with `expiryEvents: true`).
+ */
 export interface SessionExpiredEvent extends SessionEventBase {
   type: 'expired';
   sessionId: string;

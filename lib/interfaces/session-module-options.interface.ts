@@ -31,6 +31,33 @@ export interface SessionCookieOptions {
 /** Where a request may carry its session token. */
 export type SessionTransport = 'cookie' | 'header';
 
+/** What hijack signals do when a session's client changes (see `HijackSignalsOptions`). */
+export type HijackPolicy = 'log' | 'step-up' | 'revoke';
+
+/**
+ * Hijack signals: at login the library records a coarse fingerprint of the client (browser
+ * family and major version; a keyed hash of its IPv4 /24 or IPv6 /64, as the platform resolves
+ * the client address behind the app's trusted proxy). When a later request of the session
+ * comes from a client that no longer matches, it emits `hijack-suspected` once per change and
+ * applies `policy`. Agents that are not a known browser, and addresses the platform cannot
+ * resolve, are never compared.
+ */
+export interface HijackSignalsOptions {
+  /**
+   * `'log'` (default): only the event. `'step-up'`: also, the session counts as not fresh
+   * (`@FreshSession()` routes answer `401` with `reauthenticate: true`) until the user logs in
+   * again. `'revoke'`: the session ends (a `revoked` event, reason `'hijack-suspected'`), and
+   * the request goes on without it (`401` on a protected route).
+   */
+  policy?: HijackPolicy;
+  /**
+   * Compare the client network too. Default `true`. Mobile clients and IPv6 privacy addresses
+   * change network often: turn it off to compare the browser only. The platform must know the
+   * real client address: Express `app.set('trust proxy', …)`, Fastify `trustProxy`.
+   */
+  network?: boolean;
+}
+
 /** Cross-site request forgery defences for cookie sessions. */
 export interface CsrfOptions {
   /**
@@ -135,6 +162,18 @@ export interface SessionModuleOptions {
    * `'100ms'`. Default `'5s'`.
    */
   socketCheckInterval?: Duration;
+  /**
+   * Hijack signals (see `HijackSignalsOptions`), or `false` to record and compare nothing.
+   * Default `{ policy: 'log', network: true }` with the built-in stores and `store: 'cookie'`:
+   * events only, nothing a user notices. With a custom store, on only when the store
+   * implements `setClient` (an explicit setting with a store that lacks it stops the boot).
+   *
+   * @example
+   * ```ts
+   * SessionModule.forRoot({ secret, hijackSignals: { policy: 'step-up' } })
+   * ```
+   */
+  hijackSignals?: HijackSignalsOptions | false;
 }
 
 /** Extra `forRoot()` flags, outside the options object the factory produces. */

@@ -22,6 +22,28 @@ export interface SessionRecord {
   absoluteExpiresAt: number;
   /** User agent of the client that created the session, truncated; for session listings. */
   userAgent: string | null;
+  /**
+   * The coarse fingerprint of the client (hijack signals), recorded at login; `null` or absent
+   * when none was. A store that has `setClient` keeps it verbatim: written by `set`, returned
+   * by `get` and `listByUser`, replaced by `setClient`.
+   */
+  client?: ClientFingerprint | null;
+}
+
+/**
+ * What hijack signals remember of the client that logged in. Never a raw address: the network
+ * is a keyed hash.
+ */
+export interface ClientFingerprint {
+  /** Browser family and major version, e.g. `'chrome/131'`; `null` when not a known browser. */
+  agent: string | null;
+  /**
+   * HMAC-SHA-256 (128 bits, base64url; key derived from the secret) of the client's IPv4 /24
+   * or IPv6 /64; `null` when not recorded.
+   */
+  network: string | null;
+  /** Under `policy: 'step-up'`, the client changed: not fresh until the next login. */
+  stepUp: boolean;
 }
 
 /**
@@ -70,6 +92,30 @@ export interface SessionWriteOptions {
    * - deletes it, and its index entry.
    */
   replaces?: string;
+}
+
+/**
+ * What `SessionStore.set` may resolve to: the sessions it ended to make room under
+ * `maxSessionsPerUser` (`'evict-oldest'`). Optional for a custom store (resolving `undefined`
+ * means "none reported"); the built-in stores always report them, and the library emits a
+ * `revoked` event (`reason: 'limit-eviction'`) with these ids.
+ */
+export interface SessionSetResult {
+  /** Public ids of the user's sessions this write deleted to keep within the limit. */
+  evicted: string[];
+}
+
+/**
+ * A session the store found expired, or that its backend reported expired (see
+ * `SessionStore.watchExpiry`).
+ */
+export interface StoreExpiry {
+  /** Public id of the session. */
+  sessionId: string;
+  /** Its user, when the store still knew it; `null` for a keyspace notification. */
+  userId: string | null;
+  /** `'seen'`: the store came upon it past its expiry; `'keyspace'`: Redis reported the key expired. */
+  source: 'seen' | 'keyspace';
 }
 
 /** What the library passes to `SessionStore.update`. */
@@ -122,9 +168,14 @@ export interface SessionStore {
   /**
    * Stores a new session, or replaces one whole. Indexes it under its `userId`, if any, and
    * enforces `options.maxSessionsPerUser` atomically with the write. With `options.replaces`,
-   * moves a session to this new id (see `SessionWriteOptions.replaces`).
+   * moves a session to this new id (see `SessionWriteOptions.replaces`). May resolve
+   * `{ evicted }`: the sessions the limit ended (see `SessionSetResult`).
    */
-  set(record: SessionRecord, ttlMs: number, options?: SessionWriteOptions): Promise<void>;
+  set(
+    record: SessionRecord,
+    ttlMs: number,
+    options?: SessionWriteOptions,
+  ): Promise<void | SessionSetResult>;
   /**
    * Applies a delta to an existing session and moves its expiry to `touch.expiresAt`. Keys not
    * named in the delta are left as they are. Rejects with `SessionRevokedError`, writing
@@ -152,6 +203,20 @@ export interface SessionStore {
   listByUser(userId: string, limit?: number): Promise<SessionRecord[]>;
   /** Deletes every session of a user except `exceptId`; resolves to how many were deleted. */
   destroyByUser(userId: string, exceptId?: string): Promise<number>;
+  /**
+   * Optional: reports sessions as they expire, to `listener`, until the function returned is
+   * called. `MemoryStore` reports the expired sessions it comes upon (on read or sweep);
+   * `RedisStore` reports Redis keyspace notifications when built with `expiryEvents: true`.
+   * The library subscribes once at start-up and emits an `expired` event for each.
+   */
+  watchExpiry?(listener: (expiry: StoreExpiry) => void): () => void;
+  /**
+   * Optional (hijack signals): replaces the `client` fingerprint of a live session, leaving
+   * everything else (data, expiry) as it is. Rejects with `SessionRevokedError`, writing
+   * nothing, when the session no longer exists. Hijack signals are on by default only with a
+   * store that has it (the built-in stores do).
+   */
+  setClient?(id: string, client: ClientFingerprint): Promise<void>;
   /** Releases timers and connections the store owns. Called on application shutdown. */
   close?(): Promise<void> | void;
 }

@@ -8,6 +8,11 @@ import type {
 import type { SessionWriteOptions } from '../interfaces/session-store.interface.js';
 import { MemoryStore } from '../stores/memory-session.store.js';
 import {
+  hijackSignalsProblems,
+  resolveHijackSignals,
+  type ResolvedHijackSignals,
+} from './hijack-signals.options.js';
+import {
   cookieProblems,
   csrfProblems,
   durationProblem,
@@ -46,6 +51,8 @@ export interface ResolvedSessionOptions {
     readonly csrf: Keyring;
     readonly data: Keyring;
     readonly sealing: Keyring;
+    /** Keys of the client-network hashes of hijack signals. */
+    readonly network: Keyring;
   };
   readonly transports: { readonly cookie: boolean; readonly header: boolean };
   readonly csrf: {
@@ -57,6 +64,8 @@ export interface ResolvedSessionOptions {
   readonly encryptAtRest: boolean;
   /** `store: 'cookie'`: the session lives sealed in the cookie; the store keeps revocations. */
   readonly stateless: boolean;
+  /** Hijack signals, or `null` when off. */
+  readonly hijackSignals: ResolvedHijackSignals | null;
 }
 
 export const SESSION_DEFAULTS = {
@@ -114,6 +123,7 @@ export function resolveSessionOptions(options: SessionModuleOptions): ResolvedSe
     ...storeProblems(options),
     ...transportProblems(options.transport ?? ['cookie']),
     ...csrfProblems(options.csrf ?? true),
+    ...hijackSignalsProblems(options),
   ];
   if (problems.length === 0) {
     problems.push(...cookieProblems(cookie, options));
@@ -160,6 +170,7 @@ export function resolveSessionOptions(options: SessionModuleOptions): ResolvedSe
       csrf: new Keyring(secrets, 'csrf'),
       data: new Keyring(secrets, 'data-encryption'),
       sealing: new Keyring(secrets, 'cookie-sealing'),
+      network: new Keyring(secrets, 'client-network'),
     }),
     transports: Object.freeze({
       cookie: transport.includes('cookie'),
@@ -173,5 +184,6 @@ export function resolveSessionOptions(options: SessionModuleOptions): ResolvedSe
     }),
     encryptAtRest: options.encryptAtRest ?? storesOutsideProcess(options.store),
     stateless: options.store === 'cookie',
+    hijackSignals: resolveHijackSignals(options),
   });
 }

@@ -56,6 +56,19 @@ export class CookieOptionsSchema {
   persistent?: boolean;
 }
 
+/** Validation schema of `hijackSignals` options (when an object). */
+export class HijackSignalsOptionsSchema {
+  @IsOptional()
+  @IsIn(['log', 'step-up', 'revoke'], {
+    message: "hijackSignals.policy must be 'log', 'step-up' or 'revoke'",
+  })
+  policy?: string;
+
+  @IsOptional()
+  @IsBoolean({ message: 'hijackSignals.network must be a boolean' })
+  network?: boolean;
+}
+
 /**
  * Validation schema of the options that class-validator can check one field at a time; the
  * secret and the checks across fields are in `resolveSessionOptions`.

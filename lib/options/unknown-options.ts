@@ -18,9 +18,11 @@ const KNOWN_KEYS = {
     'maxSessions',
     'maxSessionsPerUser',
     'sessionLimitPolicy',
+    'hijackSignals',
   ],
   'cookie.': ['name', 'secure', 'httpOnly', 'sameSite', 'path', 'domain', 'persistent'],
   'csrf.': ['trustedOrigins', 'headerName', 'fieldName'],
+  'hijackSignals.': ['policy', 'network'],
 } as const;
 
 /**
@@ -29,7 +31,7 @@ const KNOWN_KEYS = {
  */
 export function unknownOptionProblems(options: object): string[] {
   const problems = unknownKeys(options, '');
-  for (const nested of ['cookie', 'csrf'] as const) {
+  for (const nested of ['cookie', 'csrf', 'hijackSignals'] as const) {
     const value = (options as Record<string, unknown>)[nested];
     if (typeof value === 'object' && value !== null && !Array.isArray(value)) {
       problems.push(...unknownKeys(value, `${nested}.`));

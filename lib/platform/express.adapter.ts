@@ -63,6 +63,12 @@ export class NodeHttpExchange implements SessionExchange {
     };
   }
 
+  /** Express's `ip` honours `trust proxy`; a bare node server has only the socket's peer. */
+  clientAddress(): string | undefined {
+    const request = this.request as IncomingMessage & { ip?: string };
+    return request.ip ?? request.socket?.remoteAddress;
+  }
+
   setHeader(name: string, value: string): void {
     if (!this.response.headersSent) {
       this.response.setHeader(name, value);

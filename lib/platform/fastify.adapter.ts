@@ -11,6 +11,8 @@ interface FastifyRequestLike {
   /** `'http'` or `'https'`, honouring Fastify's `trustProxy`. */
   readonly protocol: string;
   readonly hostname: string;
+  /** The client address, honouring Fastify's `trustProxy`. */
+  readonly ip: string;
   readonly headers: Record<string, string | string[] | undefined>;
 }
 
@@ -144,6 +146,11 @@ class FastifyExchange implements SessionExchange {
   /** Fastify's `protocol` and `hostname` honour its `trustProxy` option. */
   clientOrigin(): { secure: boolean; hostname: string } {
     return { secure: this.request.protocol === 'https', hostname: this.request.hostname };
+  }
+
+  /** Fastify's `ip` honours its `trustProxy` option. */
+  clientAddress(): string {
+    return this.request.ip;
   }
 
   setHeader(name: string, value: string): void {

@@ -3,12 +3,15 @@ import type {
   RevocationSubject,
 } from '../interfaces/revocation-store.interface.js';
 import type {
+  ClientFingerprint,
   SessionDelta,
   SessionRecord,
+  SessionSetResult,
   SessionStore,
   SessionTouch,
   SessionUpdateOptions,
   SessionWriteOptions,
+  StoreExpiry,
 } from '../interfaces/session-store.interface.js';
 import type { SessionHint } from './socket-registry.js';
 
@@ -38,9 +41,15 @@ export class WatchedStore implements SessionStore {
     return this.inner.get(id);
   }
 
-  async set(record: SessionRecord, ttlMs: number, options?: SessionWriteOptions): Promise<void> {
-    await this.inner.set(record, ttlMs, options);
-    this.tell({ ids: [record.id], userIds: record.userId === null ? [] : [record.userId] });
+  async set(
+    record: SessionRecord,
+    ttlMs: number,
+    options?: SessionWriteOptions,
+  ): Promise<void | SessionSetResult> {
+    const result = await this.inner.set(record, ttlMs, options);
+    const ids = [record.id, ...(result?.evicted ?? [])];
+    this.tell({ ids, userIds: record.userId === null ? [] : [record.userId] });
+    return result;
   }
 
   update(
@@ -70,6 +79,14 @@ export class WatchedStore implements SessionStore {
 
   listByUser(userId: string, limit?: number): Promise<SessionRecord[]> {
     return this.inner.listByUser(userId, limit);
+  }
+
+  async setClient(id: string, client: ClientFingerprint): Promise<void> {
+    await this.inner.setClient?.(id, client);
+  }
+
+  watchExpiry(listener: (expiry: StoreExpiry) => void): () => void {
+    return this.inner.watchExpiry?.(listener) ?? (() => undefined);
   }
 
   /** The revocation store (stateless mode) as the runtime uses it: revocations told likewise. */

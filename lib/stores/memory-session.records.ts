@@ -22,7 +22,7 @@ export interface StoredSession extends SessionRecord {
 
 /** The store's own copy, built as one literal so that V8 keeps its fields in the object. */
 export function storedCopyOf(record: SessionRecord): StoredSession {
-  return {
+  const copy: StoredSession = {
     id: record.id,
     userId: record.userId,
     data: { ...record.data },
@@ -34,10 +34,11 @@ export function storedCopyOf(record: SessionRecord): StoredSession {
     userAgent: record.userAgent,
     position: 0,
   };
+  return withClient(copy, record);
 }
 
 export function copyOf(record: SessionRecord): SessionRecord {
-  return {
+  const copy: SessionRecord = {
     id: record.id,
     userId: record.userId,
     data: { ...record.data },
@@ -48,4 +49,13 @@ export function copyOf(record: SessionRecord): SessionRecord {
     absoluteExpiresAt: record.absoluteExpiresAt,
     userAgent: record.userAgent,
   };
+  return withClient(copy, record);
+}
+
+/** The copy with a copy of the record's client fingerprint, when it has one (none: no key). */
+function withClient<T extends SessionRecord>(copy: T, record: SessionRecord): T {
+  if (record.client != null) {
+    copy.client = { ...record.client };
+  }
+  return copy;
 }

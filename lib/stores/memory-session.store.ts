@@ -5,33 +5,20 @@ import {
   SessionRevokedError,
 } from '../core/session.errors.js';
 import type {
+  ClientFingerprint,
   SessionDelta,
   SessionRecord,
+  SessionSetResult,
   SessionStore,
+  StoreExpiry,
   SessionTouch,
   SessionUpdateOptions,
   SessionWriteOptions,
 } from '../interfaces/session-store.interface.js';
 import { copyOf, RecencyList, storedCopyOf, type StoredSession } from './memory-session.records.js';
+import type { MemoryStoreOptions } from './memory-store.options.js';
 
-/** Options of `MemoryStore`. */
-export interface MemoryStoreOptions {
-  /**
-   * Most authenticated sessions kept; the least recently used of them is evicted beyond it.
-   * Default 100 000.
-   */
-  maxSessions?: number;
-  /**
-   * Most anonymous sessions kept: a budget of their own, so that anonymous visitors (who cost
-   * nothing to create) can only ever evict each other, never a signed-in user's session.
-   * Default: `maxSessions`.
-   */
-  maxAnonymousSessions?: number;
-  /** How often expired sessions are swept, in ms. Default 60 000. */
-  sweepIntervalMs?: number;
-  /** Clock, for tests. Default `Date.now`. */
-  now?: () => number;
-}
+export type { MemoryStoreOptions } from './memory-store.options.js';
 
 /**
  * A bounded, expiring in-process store: the default. Sessions live in one process, so use it
@@ -59,6 +46,7 @@ export class MemoryStore implements SessionStore {
   private readonly idsByUser = new Map<string, Set<string>>();
   private readonly now: () => number;
   private readonly sweepTimer: NodeJS.Timeout;
+  private readonly expiryListeners = new Set<(expiry: StoreExpiry) => void>();
 
   constructor(options: MemoryStoreOptions = {}) {
     const maxSessions = options.maxSessions ?? 100_000;
@@ -93,9 +81,10 @@ export class MemoryStore implements SessionStore {
     record: SessionRecord,
     _ttlMs: number,
     options: SessionWriteOptions = {},
-  ): Promise<void> {
+  ): Promise<SessionSetResult> {
     // Synchronous from here to the insert: no other call can interleave with the checks.
     const { maxSessionsPerUser: limit, replaces } = options;
+    const evicted: string[] = [];
     const replaced = replaces === undefined ? undefined : this.liveRecord(replaces);
     if (replaces !== undefined && replaced === undefined) {
       throw new SessionRevokedError();
@@ -106,7 +95,10 @@ export class MemoryStore implements SessionStore {
       );
       if (others.length >= limit) {
         if (options.limitPolicy !== 'refuse') {
-          others.slice(0, others.length - limit + 1).forEach((oldest) => this.remove(oldest));
+          for (const oldest of others.slice(0, others.length - limit + 1)) {
+            this.remove(oldest);
+            evicted.push(oldest.id);
+          }
         } else if (replaced?.userId !== record.userId) {
           // A move of one of the user's own sessions adds none: never refused.
           throw new SessionLimitExceededError(limit);
@@ -121,6 +113,7 @@ export class MemoryStore implements SessionStore {
       this.remove(previous);
     }
     this.insert(storedCopyOf(record));
+    return { evicted };
   }
 
   async update(
@@ -160,6 +153,14 @@ export class MemoryStore implements SessionStore {
     record.expiresAt = touch.expiresAt;
   }
 
+  async setClient(id: string, client: ClientFingerprint): Promise<void> {
+    const record = this.liveRecord(id);
+    if (record === undefined) {
+      throw new SessionRevokedError();
+    }
+    record.client = { ...client };
+  }
+
   async destroy(id: string): Promise<void> {
     const record = this.find(id);
     if (record !== undefined) {
@@ -185,8 +186,17 @@ export class MemoryStore implements SessionStore {
     return destroyed;
   }
 
+  /** Reports every expired session the store comes upon (on read, listing or sweep) as `'seen'`. */
+  watchExpiry(listener: (expiry: StoreExpiry) => void): () => void {
+    this.expiryListeners.add(listener);
+    return () => {
+      this.expiryListeners.delete(listener);
+    };
+  }
+
   close(): void {
     clearInterval(this.sweepTimer);
+    this.expiryListeners.clear();
   }
 
   /**
@@ -200,7 +210,7 @@ export class MemoryStore implements SessionStore {
         if (record.expiresAt > now) {
           break;
         }
-        this.remove(record);
+        this.expire(record);
       }
     }
   }
@@ -212,7 +222,7 @@ export class MemoryStore implements SessionStore {
     for (const id of this.idsByUser.get(userId) ?? []) {
       const record = this.authenticated.sessions.get(id);
       if (record !== undefined && record.expiresAt <= now) {
-        this.remove(record);
+        this.expire(record);
       } else if (record !== undefined) {
         live.push(record);
       }
@@ -228,7 +238,7 @@ export class MemoryStore implements SessionStore {
   private liveRecord(id: string): StoredSession | undefined {
     const record = this.find(id);
     if (record !== undefined && record.expiresAt <= this.now()) {
-      this.remove(record);
+      this.expire(record);
       return undefined;
     }
     return record;
@@ -256,6 +266,14 @@ export class MemoryStore implements SessionStore {
         this.idsByUser.set(record.userId, ids);
       }
       ids.add(record.id);
+    }
+  }
+
+  /** Removes an expired session and reports it to the expiry listeners. */
+  private expire(record: StoredSession): void {
+    this.remove(record);
+    for (const listener of this.expiryListeners) {
+      listener({ sessionId: record.id, userId: record.userId, source: 'seen' });
     }
   }
 

@@ -1,6 +1,15 @@
 import { SessionLimitExceededError, SessionRevokedError } from '../core/session.errors.js';
-import type { SessionRecord, SessionWriteOptions } from '../interfaces/session-store.interface.js';
-import { userKeys, type IndexReply, type RedisStoreContext } from './redis-commands.js';
+import type {
+  SessionRecord,
+  SessionSetResult,
+  SessionWriteOptions,
+} from '../interfaces/session-store.interface.js';
+import {
+  userKeys,
+  type DestroyReply,
+  type IndexReply,
+  type RedisStoreContext,
+} from './redis-commands.js';
 import { deadAmong, prune } from './redis-listing.js';
 
 /**
@@ -51,7 +60,7 @@ export async function setForUser(
   ttl: number,
   fields: string[],
   options: SessionWriteOptions,
-): Promise<void> {
+): Promise<SessionSetResult> {
   const limit = options.maxSessionsPerUser;
   if (limit !== undefined && !(Number.isInteger(limit) && limit >= 0)) {
     throw new TypeError(`maxSessionsPerUser must be a non-negative integer (got ${limit})`);
@@ -105,15 +114,20 @@ export async function setForUser(
       }
       gone.push(replaces);
     }
+    const evicted: string[] = [];
     if (ids.length > 0) {
-      await Promise.all(
+      const replies = (await Promise.all(
         ids.map((id) => ctx.scripts.nestSecureSessionDestroyOwned(ctx.sessionKey(id), userId)),
-      );
+      )) as DestroyReply[];
+      // Only the hashes this call deleted: one that had expired (or went with a revoke-all)
+      // was not ended by the limit.
+      ids.forEach((id, i) => Number(replies[i][0]) === 1 && evicted.push(id));
       await prune(ctx, userId, gone);
     } else if (gone.length > 0) {
       // The replaced id's hash is a tombstone now; its entry can go without waiting.
       void prune(ctx, userId, gone).catch(() => undefined);
     }
+    return { evicted };
   } catch (error) {
     await undoLogin(ctx, key, userId, indexed ? [record.id, replaces] : [], error);
     throw error;

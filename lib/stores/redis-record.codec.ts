@@ -1,4 +1,5 @@
-import type { SessionRecord } from '../interfaces/session-store.interface.js';
+import { asClientFingerprint } from '../core/client-fingerprint.js';
+import type { ClientFingerprint, SessionRecord } from '../interfaces/session-store.interface.js';
 import { DATA_FIELD_PREFIX, FIELD } from './redis-scripts.js';
 
 /** A TTL in whole milliseconds; rejects one that is not finite. */
@@ -40,6 +41,9 @@ export function encodeRecord(record: SessionRecord): string[] {
   if (record.userAgent !== null) {
     fields.push(FIELD.userAgent, record.userAgent);
   }
+  if (record.client != null) {
+    fields.push(FIELD.client, encodeClient(record.client));
+  }
   let dataSize = 0;
   for (const [key, value] of Object.entries(record.data)) {
     fields.push(DATA_FIELD_PREFIX + key, assertValue(key, value));
@@ -78,7 +82,7 @@ export function decodeRecord(id: string, hash: Record<string, string>): SessionR
   ) {
     return null;
   }
-  return {
+  const record: SessionRecord = {
     id,
     userId: stringField(hash, FIELD.userId),
     data,
@@ -89,6 +93,28 @@ export function decodeRecord(id: string, hash: Record<string, string>): SessionR
     absoluteExpiresAt,
     userAgent: stringField(hash, FIELD.userAgent),
   };
+  const client = decodeClient(stringField(hash, FIELD.client));
+  if (client !== null) {
+    record.client = client;
+  }
+  return record;
+}
+
+/** The `client` field: the fingerprint's three fields as JSON, in a fixed order. */
+export function encodeClient(client: ClientFingerprint): string {
+  return JSON.stringify({ agent: client.agent, network: client.network, stepUp: client.stepUp });
+}
+
+/** A fingerprint from its field, or `null` when absent or malformed (then nothing is compared). */
+export function decodeClient(text: string | null): ClientFingerprint | null {
+  if (text === null) {
+    return null;
+  }
+  try {
+    return asClientFingerprint(JSON.parse(text));
+  } catch {
+    return null;
+  }
 }
 
 function stringField(hash: Record<string, string>, field: string): string | null {

@@ -31,6 +31,8 @@ export const FIELD = {
   expiresAt: 'expiresAt',
   absoluteExpiresAt: 'absoluteExpiresAt',
   userAgent: 'userAgent',
+  /** The client fingerprint of hijack signals, as JSON (`{ agent, network, stepUp }`). */
+  client: 'client',
   /** Bytes of the data (keys and values, as `maxDataSize` measures it), kept by every write. */
   dataSize: 'dataSize',
   /** Only in a tombstone: the id the session moved to. */
@@ -123,6 +125,19 @@ if claim(KEYS[1], ARGV[1], tonumber(ARGV[2])) then
   return 1
 end
 return 0
+`;
+
+/**
+ * Replaces the client fingerprint of a live session (not a tombstone, never recreating a hash
+ * that is gone); the TTL is left as it is. KEYS[1] session hash. ARGV[1] the fingerprint's
+ * JSON. Returns 1, or 0 (the session is gone).
+ */
+export const CLIENT_SCRIPT = `
+if redis.call('HEXISTS', KEYS[1], '${FIELD.absoluteExpiresAt}') == 0 then
+  return 0
+end
+redis.call('HSET', KEYS[1], '${FIELD.client}', ARGV[1])
+return 1
 `;
 
 /**

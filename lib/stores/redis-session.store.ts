@@ -3,85 +3,32 @@ import type {
   RevocationSubject,
 } from '../interfaces/revocation-store.interface.js';
 import type {
+  ClientFingerprint,
   SessionDelta,
   SessionRecord,
+  SessionSetResult,
   SessionStore,
   SessionTouch,
   SessionUpdateOptions,
   SessionWriteOptions,
+  StoreExpiry,
 } from '../interfaces/session-store.interface.js';
 import { SCRIPTS, type RedisStoreContext, type ScriptClient } from './redis-commands.js';
+import { RedisExpiryEvents, type RedisDuplicableClient } from './redis-expiry-events.js';
 import { destroyByUser, listByUser } from './redis-listing.js';
 import { decodeRecord } from './redis-record.codec.js';
 import { RedisRevocations, type RedisRevocationClient } from './redis-revocations.js';
-import { touchRecord, updateRecord, writeRecord } from './redis-writes.js';
+import type { RedisStoreClient, RedisStoreOptions } from './redis-store.options.js';
+import { touchRecord, updateRecord, writeClient, writeRecord } from './redis-writes.js';
 
-/**
- * What `RedisStore` needs from its client: an ioredis `Redis` (single node) or `Cluster`, v5 or
- * v6, satisfies it. Declared structurally so that the package has no type or runtime
- * dependency on ioredis for apps that do not use this store.
- */
-export interface RedisStoreClient {
-  /** `true` for an ioredis `Cluster`. */
-  readonly isCluster: boolean;
-  defineCommand(
-    name: string,
-    definition: { lua: string; numberOfKeys?: number; readOnly?: boolean },
-  ): void;
-  hgetall(key: string): Promise<Record<string, string>>;
-  hget(key: string, field: string): Promise<string | null>;
-  zrange(key: string, start: string, stop: string): Promise<string[]>;
-  del(key: string): Promise<number>;
-  /** Ends the connection once pending replies are in. Used only with `closeClient: true`. */
-  quit?(): Promise<unknown>;
-  /** Drops the connection at once and stops reconnecting; `close()` falls back to it when `quit()` fails. */
-  disconnect?(): void;
-}
-
-/** Options of `RedisStore`. */
-export interface RedisStoreOptions {
-  /**
-   * The app's own ioredis client: `new Redis(url, options)` or `new Cluster(nodes, options)`.
-   * The store closes it only with `closeClient: true`. For fail-closed behaviour configure it so
-   * that a command fails fast instead of waiting for Redis to come back:
-   *
-   * ```ts
-   * new Redis(process.env.REDIS_URL, {
-   *   enableOfflineQueue: false, // reject at once while disconnected
-   *   maxRetriesPerRequest: 1,   // or a small number: no unbounded retrying
-   *   commandTimeout: 1_000,     // a stalled server fails the request, not hangs it
-   *   enableAutoPipelining: true, // commands of one tick share one write under load
-   * });
-   * ```
-   */
-  client: RedisStoreClient;
-  /**
-   * Prefix of every key the store writes. Default `'sess:'`. Use one per app (or per
-   * environment) sharing a Redis. Must not contain `{` or `}`: the store places hash tags itself.
-   */
-  prefix?: string;
-  /**
-   * Let the store own the client: `close()`, which `SessionModule` calls when the app shuts
-   * down (`app.close()`, or a signal with `app.enableShutdownHooks()`), then `quit()`s it, or
-   * `disconnect()`s it when `quit()` fails (Redis unreachable), so that an open connection or a
-   * reconnect loop does not keep the process alive. Default `false`: the client is the app's,
-   * which may use it for other things and closes it itself (e.g. in its own
-   * `onApplicationShutdown` hook).
-   *
-   * @example
-   * ```ts
-   * new RedisStore({ client: new Redis(process.env.REDIS_URL!), closeClient: true })
-   * ```
-   */
-  closeClient?: boolean;
-}
+export type { RedisStoreClient, RedisStoreOptions } from './redis-store.options.js';
 
 /**
  * Sessions in Redis, for apps that run more than one instance. Takes the app's own ioredis
  * client, single node or Cluster.
  *
  * **Layout.** A session is one hash, `{prefix}{<id>}`: metadata fields (`userId`, `createdAt`,
- * `lastSeenAt`, `authenticatedAt`, `expiresAt`, `absoluteExpiresAt`, `userAgent`, and
+ * `lastSeenAt`, `authenticatedAt`, `expiresAt`, `absoluteExpiresAt`, `userAgent`, `client` (hijack signals), and
  * `dataSize`, the bytes `maxDataSize` measures) and one field per data key, `d:<key>` (so a
  * data key can never overwrite metadata). Values are stored and returned verbatim. The hash's TTL is always what is left of min(idle, absolute) expiry.
  * A user's sessions are indexed in keys that share the hash tag `{u:<userId>}`:
@@ -168,6 +115,7 @@ export class RedisStore implements SessionStore, RevocationStore {
   private revocationKeys?: RedisRevocations;
   private readonly closeClient: boolean;
   private closing: Promise<void> | undefined;
+  private readonly expiry: RedisExpiryEvents | null;
 
   constructor(options: RedisStoreOptions) {
     const client = options?.client;
@@ -193,10 +141,15 @@ export class RedisStore implements SessionStore, RevocationStore {
         'RedisStore closeClient: true needs a client with quit(), such as an ioredis Redis or Cluster',
       );
     }
+    const expiryEvents = options.expiryEvents ?? false;
+    if (typeof expiryEvents !== 'boolean' || (expiryEvents && !duplicable(client))) {
+      throw new TypeError(
+        'RedisStore expiryEvents must be a boolean, and true needs an ioredis client (it subscribes on client.duplicate())',
+      );
+    }
     for (const [name, definition] of Object.entries(SCRIPTS)) {
       client.defineCommand(name, definition);
     }
-    this.client = client;
     this.client = client;
     this.context = {
       client,
@@ -206,13 +159,19 @@ export class RedisStore implements SessionStore, RevocationStore {
     };
     this.prefix = prefix;
     this.closeClient = closeClient;
+    this.expiry = expiryEvents ? new RedisExpiryEvents(client, prefix) : null;
   }
 
   async get(id: string): Promise<SessionRecord | null> {
     return decodeRecord(id, await this.client.hgetall(this.sessionKey(id)));
   }
 
-  set(record: SessionRecord, ttlMs: number, options: SessionWriteOptions = {}): Promise<void> {
+  /** Resolves `{ evicted }`: the user's sessions deleted to keep within `maxSessionsPerUser`. */
+  set(
+    record: SessionRecord,
+    ttlMs: number,
+    options: SessionWriteOptions = {},
+  ): Promise<SessionSetResult> {
     return writeRecord(this.context, record, ttlMs, options);
   }
 
@@ -228,6 +187,11 @@ export class RedisStore implements SessionStore, RevocationStore {
 
   touch(id: string, touch: SessionTouch, ttlMs: number): Promise<void> {
     return touchRecord(this.context, id, touch, ttlMs);
+  }
+
+  /** One `EVALSHA`: the `client` field of a live session (hijack signals). */
+  setClient(id: string, client: ClientFingerprint): Promise<void> {
+    return writeClient(this.context, id, client);
   }
 
   /** One `DEL`; the user's index entry is dropped lazily (see the class notes). */
@@ -262,16 +226,21 @@ export class RedisStore implements SessionStore, RevocationStore {
     return this.revocations().isRevoked(session, now);
   }
 
+  /** With `expiryEvents: true`, reports keyspace notifications of expired sessions; else never. */
+  watchExpiry(listener: (expiry: StoreExpiry) => void): () => void {
+    return this.expiry?.watch(listener) ?? (() => undefined);
+  }
+
   /**
-   * With `closeClient: true`, quits the client (disconnects it if `quit()` fails) and resolves
-   * when that is done; later calls return the same promise. Never rejects. Otherwise does
-   * nothing: the client is the app's.
+   * Ends the `expiryEvents` connections. With `closeClient: true`, also quits the client
+   * (disconnects it if `quit()` fails); otherwise the client is the app's and stays open.
+   * Resolves when that is done; later calls return the same promise. Never rejects.
    */
   close(): Promise<void> {
-    if (!this.closeClient) {
-      return Promise.resolve();
-    }
-    this.closing ??= this.quitClient();
+    this.closing ??= Promise.all([
+      this.expiry?.close(),
+      this.closeClient ? this.quitClient() : undefined,
+    ]).then(() => undefined);
     return this.closing;
   }
 
@@ -302,4 +271,8 @@ export class RedisStore implements SessionStore, RevocationStore {
       this.client.disconnect?.();
     }
   }
+}
+
+function duplicable(client: RedisStoreClient): boolean {
+  return typeof (client as RedisDuplicableClient).duplicate === 'function';
 }

@@ -1,14 +1,16 @@
 import { SessionDataTooLargeError, SessionRevokedError } from '../core/session.errors.js';
 import type {
+  ClientFingerprint,
   SessionDelta,
   SessionRecord,
+  SessionSetResult,
   SessionTouch,
   SessionUpdateOptions,
   SessionWriteOptions,
 } from '../interfaces/session-store.interface.js';
 import type { RedisStoreContext, UpdateReply } from './redis-commands.js';
 import { moveAnonymous, setForUser } from './redis-moves.js';
-import { assertValue, encodeRecord, finiteTtl } from './redis-record.codec.js';
+import { assertValue, encodeClient, encodeRecord, finiteTtl } from './redis-record.codec.js';
 import { DATA_FIELD_PREFIX } from './redis-scripts.js';
 
 /** `set`: writes the whole record; a login indexes it, a move (`replaces`) ends the old id. */
@@ -17,7 +19,7 @@ export async function writeRecord(
   record: SessionRecord,
   ttlMs: number,
   options: SessionWriteOptions,
-): Promise<void> {
+): Promise<SessionSetResult> {
   const key = ctx.sessionKey(record.id);
   const now = record.expiresAt - ttlMs;
   const ttl = Math.floor(Math.min(ttlMs, record.absoluteExpiresAt - now));
@@ -25,16 +27,18 @@ export async function writeRecord(
   if (!(ttl >= 1)) {
     // Already past its expiry: nothing to keep (and an older session under this id goes).
     await Promise.all([key, replaced ?? key].map((gone) => ctx.client.del(gone)));
-    return;
+    return { evicted: [] };
   }
   const fields = encodeRecord(record);
   if (record.userId !== null) {
-    await setForUser(ctx, record, record.userId, key, now, ttl, fields, options);
-  } else if (replaced === null) {
+    return setForUser(ctx, record, record.userId, key, now, ttl, fields, options);
+  }
+  if (replaced === null) {
     await ctx.scripts.nestSecureSessionWrite(key, ttl, ...fields);
   } else {
     await moveAnonymous(ctx, record, key, replaced, now, ttl, fields);
   }
+  return { evicted: [] };
 }
 
 /** `update`: applies only the delta, checking `maxDataSize` against the data as stored. */
@@ -68,6 +72,21 @@ export async function updateRecord(
     throw new SessionDataTooLargeError(null, Number(size), limit ?? 0);
   }
   if (outcome !== 1) {
+    throw new SessionRevokedError();
+  }
+}
+
+/** `setClient`: replaces the fingerprint of a live session; never recreates one that is gone. */
+export async function writeClient(
+  ctx: RedisStoreContext,
+  id: string,
+  client: ClientFingerprint,
+): Promise<void> {
+  const written = await ctx.scripts.nestSecureSessionClient(
+    ctx.sessionKey(id),
+    encodeClient(client),
+  );
+  if (Number(written) !== 1) {
     throw new SessionRevokedError();
   }
 }

@@ -1,15 +1,18 @@
 import type {
+  ClientFingerprint,
   SessionDelta,
   SessionRecord,
+  SessionSetResult,
   SessionStore,
   SessionTouch,
   SessionUpdateOptions,
   SessionWriteOptions,
+  StoreExpiry,
 } from '../interfaces/session-store.interface.js';
 
 /** The `SessionStore` methods a `PausingStore` can hold. */
 export type PausableMethod =
-  'get' | 'set' | 'update' | 'touch' | 'destroy' | 'listByUser' | 'destroyByUser';
+  'get' | 'set' | 'update' | 'touch' | 'destroy' | 'listByUser' | 'destroyByUser' | 'setClient';
 
 /** Calls held by `PausingStore.hold()`: they wait, before reaching the store, until released. */
 export interface HeldCalls {
@@ -90,7 +93,11 @@ export class PausingStore implements SessionStore {
     return this.pass('get', [id], () => this.inner.get(id));
   }
 
-  set(record: SessionRecord, ttlMs: number, options?: SessionWriteOptions): Promise<void> {
+  set(
+    record: SessionRecord,
+    ttlMs: number,
+    options?: SessionWriteOptions,
+  ): Promise<void | SessionSetResult> {
     return this.pass('set', [record, ttlMs, options], () => this.inner.set(record, ttlMs, options));
   }
 
@@ -122,6 +129,14 @@ export class PausingStore implements SessionStore {
     return this.pass('destroyByUser', [userId, exceptId], () =>
       this.inner.destroyByUser(userId, exceptId),
     );
+  }
+
+  setClient(id: string, client: ClientFingerprint): Promise<void> {
+    return this.pass('setClient', [id, client], async () => this.inner.setClient?.(id, client));
+  }
+
+  watchExpiry(listener: (expiry: StoreExpiry) => void): () => void {
+    return this.inner.watchExpiry?.(listener) ?? (() => undefined);
   }
 
   close(): Promise<void> | void {

@@ -2,6 +2,8 @@ import type { SessionStore } from '../interfaces/session-store.interface.js';
 import { registerEndedSessionTests, registerLimitTests } from './session-store.atomicity.js';
 import { registerGetSetTests, registerTouchDestroyTests } from './session-store.basics.js';
 import { registerOddInputTests } from './session-store.odd-input.js';
+import { registerClientTests } from './session-store.client.js';
+import { registerReportTests } from './session-store.reports.js';
 import { registerUserIndexTests, registerUserLimitTests } from './session-store.per-user.js';
 import { registerUpdateTests } from './session-store.updates.js';
 
@@ -36,6 +38,17 @@ export interface SessionStoreConformanceOptions {
    * for a session to expire; raise it for a store whose expiry is coarser.
    */
   shortTtlMs?: number;
+  /**
+   * Require `set` to resolve `{ evicted }` (the sessions `maxSessionsPerUser` ended). Default
+   * `false`: reporting is optional, but a store that resolves a result must report exactly the
+   * evicted sessions. The built-in stores report.
+   */
+  reportsEvictions?: boolean;
+  /**
+   * Require `watchExpiry` to report a session that expired (once, soon after). Default
+   * `false`: a store without it passes, but one that reports may never report a live session.
+   */
+  reportsExpiry?: boolean;
 }
 
 /**
@@ -46,7 +59,10 @@ export interface SessionStoreConformanceOptions {
  * updates, odd ids, user ids and data keys (unicode, very long, `__proto__`), and that a
  * session that ended never comes back: moves (`replaces`), updates and touches held in flight
  * (by a `PausingStore`) while their session is destroyed, revoked with the rest of its user's,
- * evicted by a login or expires, must reject with `SessionRevokedError` and write nothing.
+ * evicted by a login or expires, must reject with `SessionRevokedError` and write nothing. It
+ * also checks what a store reports (the sessions `set` evicted, expiries from `watchExpiry`;
+ * required with `reportsEvictions` / `reportsExpiry`) and, for a store with `setClient`, that the
+ * client fingerprint of hijack signals round-trips verbatim and never brings a session back.
  *
  * The suite takes the runner's `describe`/`it` as a parameter (or uses its globals) and asserts
  * with `node:assert`, so it has no dependency on any test framework: importing it never pulls
@@ -115,6 +131,17 @@ export function runSessionStoreConformance(options: SessionStoreConformanceOptio
 
     runner.describe('a session that ended never comes back (forced interleavings)', () => {
       registerEndedSessionTests(test, shortTtl);
+    });
+
+    runner.describe('reports: evictions and expiries', () => {
+      registerReportTests(test, shortTtl, {
+        evictions: options.reportsEvictions ?? false,
+        expiry: options.reportsExpiry ?? false,
+      });
+    });
+
+    runner.describe('client fingerprint (hijack signals; stores with setClient)', () => {
+      registerClientTests(test);
     });
 
     runner.describe('odd input', () => {

@@ -1,4 +1,5 @@
 import { openRemembered, seal, sealedKeyId } from '../../crypto/sealed-box.js';
+import type { SessionEvents } from '../../events/session-events.js';
 import type { RevocationStore } from '../../interfaces/revocation-store.interface.js';
 import type { ResolvedSessionOptions } from '../../options/resolve-session-options.js';
 import { revocationUntil } from '../revocation.js';
@@ -25,6 +26,7 @@ export class SealedCookiePersistence implements SessionPersistence {
   constructor(
     private readonly revocations: RevocationStore,
     private readonly options: ResolvedSessionOptions,
+    private readonly events: SessionEvents,
   ) {}
 
   idOf(token: string): string {
@@ -36,11 +38,13 @@ export class SealedCookiePersistence implements SessionPersistence {
     const key = sealing.find(sealedKeyId(value) ?? '');
     const json = key === undefined ? null : openRemembered(value, key, this.options.cookie.name);
     const record = json === null ? null : parseSealedRecord(json);
-    if (
-      record === null ||
-      isExpired(record, now) ||
-      !fitsConfiguration(record, now, this.options)
-    ) {
+    if (record === null || !fitsConfiguration(record, now, this.options)) {
+      return null;
+    }
+    if (isExpired(record, now)) {
+      // An authentic cookie, past its time: its browser kept it (or it was copied).
+      const { id: sessionId, userId } = record;
+      this.events.emit({ type: 'expired', sessionId, userId, source: 'seen' });
       return null;
     }
     if (await failClosed(this.revocations.isRevoked(record, now))) {
@@ -62,6 +66,11 @@ export class SealedCookiePersistence implements SessionPersistence {
     const { cookie, keys } = this.options;
     const value = seal(JSON.stringify(record), keys.sealing.primary, cookie.name);
     return Promise.resolve({ persisted: true, value });
+  }
+
+  /** The fingerprint travels in the cookie: re-sealed on this response. */
+  recordClient(): Promise<boolean> {
+    return Promise.resolve(true);
   }
 
   /**

@@ -1,6 +1,7 @@
 import type { SessionRecord } from '../../interfaces/session-store.interface.js';
 import type { ResolvedSessionOptions } from '../../options/resolve-session-options.js';
 import { CLOCK_SKEW_MS } from '../clock-skew.js';
+import { asClientFingerprint } from '../client-fingerprint.js';
 import { decodeValue } from '../session-data.codec.js';
 
 const RECORD_NUMBER_FIELDS = ['createdAt', 'lastSeenAt', 'expiresAt', 'absoluteExpiresAt'] as const;
@@ -25,7 +26,7 @@ export function parseSealedRecord(json: string): SessionRecord | null {
   ) {
     return null;
   }
-  return {
+  const record: SessionRecord = {
     id: parsed.id,
     userId: parsed.userId ?? null,
     data: { ...parsed.data },
@@ -36,6 +37,11 @@ export function parseSealedRecord(json: string): SessionRecord | null {
     absoluteExpiresAt: parsed.absoluteExpiresAt as number,
     userAgent: typeof parsed.userAgent === 'string' ? parsed.userAgent : null,
   };
+  const client = asClientFingerprint(parsed.client);
+  if (client !== null) {
+    record.client = client;
+  }
+  return record;
 }
 
 /**

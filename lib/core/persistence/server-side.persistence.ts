@@ -1,5 +1,7 @@
 import { sessionIdOf, signToken, verifySignedToken } from '../../crypto/session-token.js';
+import type { SessionEvents } from '../../events/session-events.js';
 import type {
+  SessionRecord,
   SessionStore,
   SessionUpdateOptions,
   SessionWriteOptions,
@@ -31,6 +33,7 @@ export class ServerSidePersistence implements SessionPersistence {
   constructor(
     private readonly store: SessionStore,
     private readonly options: ResolvedSessionOptions,
+    private readonly events: SessionEvents,
   ) {
     this.sealsValues = options.encryptAtRest;
     this.updateOptions = Object.freeze({ maxDataSize: options.maxDataSize });
@@ -52,6 +55,7 @@ export class ServerSidePersistence implements SessionPersistence {
     }
     if (isExpired(record, now)) {
       await failClosed(this.store.destroy(id));
+      this.events.emit({ type: 'expired', sessionId: id, userId: record.userId, source: 'seen' });
       return null;
     }
     dropPrototypeKeys(record.data);
@@ -68,7 +72,19 @@ export class ServerSidePersistence implements SessionPersistence {
       }
       Object.assign(record, touch);
       const replaces = this.store.supportsReplaces === true ? work.replaces : null;
-      await failClosed(this.store.set(record, ttlMs, this.writeOptions(record.userId, replaces)));
+      const result = await failClosed(
+        this.store.set(record, ttlMs, this.writeOptions(record.userId, replaces)),
+      );
+      const evicted = result?.evicted ?? [];
+      if (evicted.length > 0) {
+        this.events.emit({
+          type: 'revoked',
+          reason: 'limit-eviction',
+          userId: record.userId,
+          sessionIds: [...evicted],
+          count: evicted.length,
+        });
+      }
       return { persisted: true, value: this.signed(work.token), replaced: replaces !== null };
     }
     if (work.changes.size > 0) {
@@ -87,6 +103,13 @@ export class ServerSidePersistence implements SessionPersistence {
       Object.assign(record, touch);
     }
     return { persisted: true, value: work.reissue ? this.signed(work.token) : null };
+  }
+
+  async recordClient(record: SessionRecord): Promise<boolean> {
+    if (record.client != null && this.store.setClient !== undefined) {
+      await failClosed(this.store.setClient(record.id, record.client));
+    }
+    return false;
   }
 
   async end(ids: readonly string[]): Promise<void> {

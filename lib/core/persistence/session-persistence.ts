@@ -60,4 +60,10 @@ export interface SessionPersistence {
    * them (stateless revocations), never what it keeps of them (a server-side record).
    */
   end(ids: readonly string[], now: number, anonymous?: ReadonlySet<string>): Promise<void>;
+  /**
+   * Keeps the `client` fingerprint of a live session as it now is (hijack signals). Resolves
+   * `true` when the client must be handed a new value for it (a sealed cookie), `false` when
+   * it was stored. Rejects with `SessionRevokedError` when the session ended meanwhile.
+   */
+  recordClient(record: SessionRecord): Promise<boolean>;
 }

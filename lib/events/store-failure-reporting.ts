@@ -1,0 +1,123 @@
+import { isStoreAnswer } from '../core/session.errors.js';
+import type {
+  RevocationStore,
+  RevocationSubject,
+} from '../interfaces/revocation-store.interface.js';
+import type {
+  ClientFingerprint,
+  SessionDelta,
+  SessionRecord,
+  SessionSetResult,
+  SessionStore,
+  SessionTouch,
+  SessionUpdateOptions,
+  SessionWriteOptions,
+  StoreExpiry,
+} from '../interfaces/session-store.interface.js';
+import type { SessionEvents } from './session-events.js';
+
+/**
+ * The store as the session runtime calls it: every call forwarded unchanged, and each failure
+ * (anything but the answers the contract gives: limit reached, session ended, data too large)
+ * reported as a `store-failure` event naming the method and the error's class, never its
+ * message (which may name hosts), before it rejects on to become a `503`.
+ *
+ * @internal
+ */
+export class FailureReportingStore implements SessionStore {
+  constructor(
+    private readonly inner: SessionStore,
+    private readonly events: SessionEvents,
+  ) {}
+
+  get supportsReplaces(): boolean | undefined {
+    return this.inner.supportsReplaces;
+  }
+
+  get(id: string): Promise<SessionRecord | null> {
+    return reported(this.events, 'get', () => this.inner.get(id));
+  }
+
+  set(
+    record: SessionRecord,
+    ttlMs: number,
+    options?: SessionWriteOptions,
+  ): Promise<void | SessionSetResult> {
+    return reported(this.events, 'set', () => this.inner.set(record, ttlMs, options));
+  }
+
+  update(
+    id: string,
+    delta: SessionDelta,
+    touch: SessionTouch,
+    ttlMs: number,
+    options?: SessionUpdateOptions,
+  ): Promise<void> {
+    return reported(this.events, 'update', () =>
+      this.inner.update(id, delta, touch, ttlMs, options),
+    );
+  }
+
+  touch(id: string, touch: SessionTouch, ttlMs: number): Promise<void> {
+    return reported(this.events, 'touch', () => this.inner.touch(id, touch, ttlMs));
+  }
+
+  destroy(id: string): Promise<void> {
+    return reported(this.events, 'destroy', () => this.inner.destroy(id));
+  }
+
+  listByUser(userId: string, limit?: number): Promise<SessionRecord[]> {
+    return reported(this.events, 'listByUser', () => this.inner.listByUser(userId, limit));
+  }
+
+  destroyByUser(userId: string, exceptId?: string): Promise<number> {
+    return reported(this.events, 'destroyByUser', () => this.inner.destroyByUser(userId, exceptId));
+  }
+
+  setClient(id: string, client: ClientFingerprint): Promise<void> {
+    return reported(this.events, 'setClient', async () => this.inner.setClient?.(id, client));
+  }
+
+  watchExpiry(listener: (expiry: StoreExpiry) => void): () => void {
+    return this.inner.watchExpiry?.(listener) ?? (() => undefined);
+  }
+
+  close(): Promise<void> | void {
+    return this.inner.close?.();
+  }
+}
+
+/** The revocation store (stateless mode) with its failures reported likewise. */
+export function failureReportingRevocations(
+  revocations: RevocationStore,
+  events: SessionEvents,
+): RevocationStore {
+  return {
+    revoke: (id: string, until: number, now?: number) =>
+      reported(events, 'revoke', () => revocations.revoke(id, until, now)),
+    revokeUser: (userId: string, notBefore: number, until: number, now?: number) =>
+      reported(events, 'revokeUser', () => revocations.revokeUser(userId, notBefore, until, now)),
+    isRevoked: (session: RevocationSubject, now?: number) =>
+      reported(events, 'isRevoked', () => revocations.isRevoked(session, now)),
+    close: () => revocations.close?.(),
+  };
+}
+
+async function reported<T>(
+  events: SessionEvents,
+  operation: string,
+  call: () => Promise<T>,
+): Promise<T> {
+  try {
+    return await call();
+  } catch (error) {
+    if (!isStoreAnswer(error)) {
+      events.emit({
+        type: 'store-failure',
+        operation,
+        error: error instanceof Error ? error.constructor.name : typeof error,
+      });
+    }
+    throw error;
+  }
+}

@@ -1,0 +1,18 @@
+/** Options of `MemoryStore`. */
+export interface MemoryStoreOptions {
+  /**
+   * Most authenticated sessions kept; the least recently used of them is evicted beyond it.
+   * Default 100 000.
+   */
+  maxSessions?: number;
+  /**
+   * Most anonymous sessions kept: a budget of their own, so that anonymous visitors (who cost
+   * nothing to create) can only ever evict each other, never a signed-in user's session.
+   * Default: `maxSessions`.
+   */
+  maxAnonymousSessions?: number;
+  /** How often expired sessions are swept, in ms. Default 60 000. */
+  sweepIntervalMs?: number;
+  /** Clock, for tests. Default `Date.now`. */
+  now?: () => number;
+}
