@@ -12,6 +12,7 @@ import { ServerSidePersistence } from './persistence/server-side.persistence.js'
 import type { SessionPersistence } from './persistence/session-persistence.js';
 import { SessionEvents } from '../events/session-events.js';
 import type { SessionExchange } from './session-exchange.js';
+import { TokenRotation } from './session-rotation.js';
 import type { SessionState } from './session-state.js';
 
 /** Injection token of the resolved, frozen options. */
@@ -33,6 +34,8 @@ export class SessionRuntime {
   readonly revocations: RevocationStore | null;
   /** Where what happens to sessions is reported (login, revocation, expiry, store failure…). */
   readonly events: SessionEvents;
+  /** Token rotation (`rotateEvery`), or `null` when it is off. */
+  readonly rotation: TokenRotation | null;
 
   constructor(
     readonly options: ResolvedSessionOptions,
@@ -41,13 +44,17 @@ export class SessionRuntime {
     revocations: RevocationStore | null = null,
   ) {
     this.events = new SessionEvents(now);
+    this.rotation =
+      options.rotation === null || options.stateless
+        ? null
+        : new TokenRotation(store, options, this.events);
     this.revocations = options.stateless
       ? (revocations ?? new MemoryRevocationStore({ now }))
       : null;
     this.persistence =
       this.revocations !== null
         ? new SealedCookiePersistence(this.revocations, options)
-        : new ServerSidePersistence(store, options);
+        : new ServerSidePersistence(store, options, this.rotation);
     this.carriers = {
       ...(options.transports.cookie ? { cookie: new CookieCarrier(options.cookie) } : {}),
       ...(options.transports.header ? { header: new BearerCarrier() } : {}),

@@ -11,9 +11,12 @@ import { PRIVATE_NO_STORE, type SessionExchange } from './session-exchange.js';
 import { SessionHandle } from './session-handle.js';
 import { SessionMoves } from './session-moves.js';
 import { newRecord } from './session-record.js';
+import { carryChanges } from './session-rotation.js';
 import type { SessionRuntime } from './session-runtime.js';
 import { SessionValues } from './session-values.js';
-import { SessionRevokedError } from './session.errors.js';
+import { SessionRevokedError, SessionTheftDetectedError } from './session.errors.js';
+import type { SaveResult } from './persistence/session-persistence.js';
+import type { SessionRotation } from '../interfaces/session-store.interface.js';
 
 /** How `login()` hands the new session to the client. */
 export interface LoginOptions {
@@ -44,6 +47,14 @@ export class SessionState extends SessionHandle {
   private readonly moves = new SessionMoves();
   /** The client must be handed the session's value at commit. */
   private reissue = false;
+  /** The token rotation this commit makes (`rotateEvery`): the session as it was, and its tombstone. */
+  private rotating: {
+    from: SessionContents;
+    fromToken: string;
+    tombstone: SessionRotation;
+  } | null = null;
+  /** A concurrent rotation was followed once already (see `followRotation`). */
+  private followed = false;
 
   constructor(
     private readonly runtime: SessionRuntime,
@@ -204,32 +215,21 @@ export class SessionState extends SessionHandle {
     }
     await this.loading;
     const { persistence } = this.runtime;
-    const contents = this.contents;
     const now = this.runtime.now();
+    this.rotateIfDue(now);
     let value: string | null = null;
     let endedByStore: string | null = null;
-    if (contents !== null) {
-      // A move (login, regenerate) replaces one persisted session: the store ends it in the
-      // same atomic step as the save, and refuses the save if it has ended already.
+    if (this.contents !== null) {
+      // A move (login, regenerate, rotation) replaces one persisted session: the store ends it
+      // in the same atomic step as the save, and refuses the save if it has ended already.
       const replaces = this.moves.latest;
-      const saved = await this.ifStillLive(
-        persistence.save({
-          record: contents.record,
-          token: this.token,
-          isNew: !this.persisted,
-          changes: contents.changes,
-          reissue: this.reissue,
-          replaces,
-          now,
-        }),
-      );
-      this.persisted = saved.persisted;
+      const saved = await this.ifStillLive(() => this.save(now));
       value = saved.value;
-      contents.changes.clear();
       if (saved.replaced === true) {
         endedByStore = replaces;
       }
     }
+    const contents = this.contents;
     const obsolete = this.moves.all(endedByStore);
     if (obsolete.length > 0) {
       await persistence.end(obsolete, now, this.moves.anonymous);
@@ -251,16 +251,97 @@ export class SessionState extends SessionHandle {
    * (`SessionRevokedError`), the request is left with no session: nothing to hand out, the
    * presented cookie cleared, and the error (`401`) rethrown to answer the request.
    */
-  private async ifStillLive<T>(save: Promise<T>): Promise<T> {
+  private async ifStillLive(save: () => Promise<SaveResult>): Promise<SaveResult> {
     try {
-      return await save;
+      return await save();
     } catch (error) {
+      if (error instanceof SessionRevokedError && (await this.followRotation())) {
+        return this.ifStillLive(save);
+      }
       if (error instanceof SessionRevokedError) {
         this.forget();
         this.presentedBy?.clear(this.exchange);
       }
       throw error;
     }
+  }
+
+  /** One store call for the contents (and the pending move or rotation). */
+  private async save(now: number): Promise<SaveResult> {
+    const contents = this.contents as SessionContents;
+    const saved = await this.runtime.persistence.save({
+      record: contents.record,
+      token: this.token,
+      isNew: !this.persisted,
+      changes: contents.changes,
+      reissue: this.reissue,
+      replaces: this.moves.latest,
+      rotation: this.rotating?.tombstone,
+      now,
+    });
+    this.persisted = saved.persisted;
+    contents.changes.clear();
+    if (this.rotating !== null) {
+      this.runtime.rotation?.rotated(this.rotating.from.record, contents.record);
+      this.rotating = null;
+    }
+    return saved;
+  }
+
+  /**
+   * `rotateEvery`: moves a signed-in session whose token is due to a new token (same record,
+   * data sealed anew), on a response that can set the cookie. Bearer tokens are not rotated.
+   */
+  private rotateIfDue(now: number): void {
+    const { rotation } = this.runtime;
+    const contents = this.contents;
+    const from = this.token;
+    if (
+      rotation === null ||
+      contents === null ||
+      from === null ||
+      !this.persisted ||
+      this.moves.latest !== null ||
+      this.carrier?.transport !== 'cookie' ||
+      !this.exchange.respondable ||
+      !rotation.isDue(contents.record, now)
+    ) {
+      return;
+    }
+    const { record } = contents;
+    this.moveTo({ ...record, rotatedAt: now }, contents.plainData(Object.keys(record.data)));
+    const tombstone = rotation.tombstoneFor(record.id, from, this.token as string, now);
+    this.rotating = { from: contents, fromToken: from, tombstone };
+  }
+
+  /**
+   * The save found the session gone because a concurrent request rotated its token (this
+   * request's own rotation lost the race, or its update met the tombstone): once, and only in
+   * the grace window, carry this request's changes over to the successor and retry.
+   */
+  private async followRotation(): Promise<boolean> {
+    const { rotation } = this.runtime;
+    const presented = this.persisted && this.moves.latest === null ? this.contents : null;
+    const from = this.rotating?.from ?? presented;
+    const fromToken = this.rotating?.fromToken ?? this.token;
+    if (rotation === null || this.followed || from === null || fromToken === null) {
+      return false;
+    }
+    this.followed = true;
+    const now = this.runtime.now();
+    const successor = await rotation.successorOf(from.record.id, fromToken, now, true);
+    if (successor === null) {
+      return false;
+    }
+    this.moves.clear();
+    this.rotating = null;
+    this.token = successor.token;
+    this.contents = this.contentsOf(successor.record);
+    carryChanges(from, this.contents);
+    this.persisted = true;
+    this.presented = true;
+    this.reissue = true;
+    return true;
   }
 
   /** carrier reads → persistence opens. */
@@ -287,6 +368,11 @@ export class SessionState extends SessionHandle {
       if (this.runtime.options.keys.data.keys.length > 1) {
         this.contents.resealStale();
       }
+    } catch (error) {
+      if (error instanceof SessionTheftDetectedError) {
+        this.carrier?.clear(this.exchange);
+      }
+      throw error;
     } finally {
       this.loaded = true;
     }
@@ -310,6 +396,7 @@ export class SessionState extends SessionHandle {
     this.presented = false;
     this.moves.clear();
     this.reissue = false;
+    this.rotating = null;
   }
 
   private loadedContents(): SessionContents | null {

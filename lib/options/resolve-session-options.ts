@@ -12,6 +12,8 @@ import {
   csrfProblems,
   durationProblem,
   messagesOf,
+  ROTATION_GRACE_DEFAULT,
+  rotationProblems,
   secretProblems,
   socketCheckProblem,
   storeProblems,
@@ -57,6 +59,8 @@ export interface ResolvedSessionOptions {
   readonly encryptAtRest: boolean;
   /** `store: 'cookie'`: the session lives sealed in the cookie; the store keeps revocations. */
   readonly stateless: boolean;
+  /** Token rotation (`rotateEvery`, `rotationGrace`), or `null` when off (the default). */
+  readonly rotation: { readonly everyMs: number; readonly graceMs: number } | null;
 }
 
 export const SESSION_DEFAULTS = {
@@ -114,6 +118,7 @@ export function resolveSessionOptions(options: SessionModuleOptions): ResolvedSe
     ...storeProblems(options),
     ...transportProblems(options.transport ?? ['cookie']),
     ...csrfProblems(options.csrf ?? true),
+    ...rotationProblems(options),
   ];
   if (problems.length === 0) {
     problems.push(...cookieProblems(cookie, options));
@@ -173,5 +178,12 @@ export function resolveSessionOptions(options: SessionModuleOptions): ResolvedSe
     }),
     encryptAtRest: options.encryptAtRest ?? storesOutsideProcess(options.store),
     stateless: options.store === 'cookie',
+    rotation:
+      options.rotateEvery === undefined
+        ? null
+        : Object.freeze({
+            everyMs: toMilliseconds(options.rotateEvery),
+            graceMs: toMilliseconds(options.rotationGrace ?? ROTATION_GRACE_DEFAULT),
+          }),
   });
 }

@@ -18,6 +18,8 @@ const KNOWN_KEYS = {
     'maxSessions',
     'maxSessionsPerUser',
     'sessionLimitPolicy',
+    'rotateEvery',
+    'rotationGrace',
   ],
   'cookie.': ['name', 'secure', 'httpOnly', 'sameSite', 'path', 'domain', 'persistent'],
   'csrf.': ['trustedOrigins', 'headerName', 'fieldName'],

@@ -22,7 +22,7 @@ export interface StoredSession extends SessionRecord {
 
 /** The store's own copy, built as one literal so that V8 keeps its fields in the object. */
 export function storedCopyOf(record: SessionRecord): StoredSession {
-  return {
+  const copy: StoredSession = {
     id: record.id,
     userId: record.userId,
     data: { ...record.data },
@@ -34,10 +34,14 @@ export function storedCopyOf(record: SessionRecord): StoredSession {
     userAgent: record.userAgent,
     position: 0,
   };
+  if (record.rotatedAt !== undefined) {
+    copy.rotatedAt = record.rotatedAt;
+  }
+  return copy;
 }
 
 export function copyOf(record: SessionRecord): SessionRecord {
-  return {
+  const copy: SessionRecord = {
     id: record.id,
     userId: record.userId,
     data: { ...record.data },
@@ -48,4 +52,8 @@ export function copyOf(record: SessionRecord): SessionRecord {
     absoluteExpiresAt: record.absoluteExpiresAt,
     userAgent: record.userAgent,
   };
+  if (record.rotatedAt !== undefined) {
+    copy.rotatedAt = record.rotatedAt;
+  }
+  return copy;
 }

@@ -1,5 +1,11 @@
 import { DESTROY_OWNED_SCRIPT, INDEX_SCRIPT, PRUNE_SCRIPT } from './redis-index-scripts.js';
-import { CLAIM_SCRIPT, MOVE_SCRIPT, UPDATE_SCRIPT, WRITE_SCRIPT } from './redis-scripts.js';
+import {
+  CLAIM_SCRIPT,
+  DESTROY_ROTATED_SCRIPT,
+  MOVE_SCRIPT,
+  UPDATE_SCRIPT,
+  WRITE_SCRIPT,
+} from './redis-scripts.js';
 import type { RedisStoreClient } from './redis-session.store.js';
 
 /** Arguments a defined script takes: keys then arguments, flattened. */
@@ -14,6 +20,7 @@ export interface ScriptClient {
   nestSecureSessionIndex: ScriptCall;
   nestSecureSessionPrune: ScriptCall;
   nestSecureSessionDestroyOwned: ScriptCall;
+  nestSecureSessionDestroyRotated: ScriptCall;
 }
 
 export type IndexReply = ['ok' | 'check' | 'refuse' | 'revoked', string[]];
@@ -31,6 +38,7 @@ export const SCRIPTS: Record<keyof ScriptClient, { lua: string; numberOfKeys?: n
   nestSecureSessionIndex: { lua: INDEX_SCRIPT },
   nestSecureSessionPrune: { lua: PRUNE_SCRIPT, numberOfKeys: 4 },
   nestSecureSessionDestroyOwned: { lua: DESTROY_OWNED_SCRIPT, numberOfKeys: 1 },
+  nestSecureSessionDestroyRotated: { lua: DESTROY_ROTATED_SCRIPT, numberOfKeys: 1 },
 };
 
 /** Parts of a user's index, all in the slot of the tag `{u:<userId>}`. */

@@ -1,4 +1,4 @@
-import type { SessionRecord } from '../interfaces/session-store.interface.js';
+import type { SessionRecord, SessionTombstone } from '../interfaces/session-store.interface.js';
 import { DATA_FIELD_PREFIX, FIELD } from './redis-scripts.js';
 
 /** A TTL in whole milliseconds; rejects one that is not finite. */
@@ -40,6 +40,9 @@ export function encodeRecord(record: SessionRecord): string[] {
   if (record.userAgent !== null) {
     fields.push(FIELD.userAgent, record.userAgent);
   }
+  if (record.rotatedAt !== undefined) {
+    fields.push(FIELD.rotatedAt, String(record.rotatedAt));
+  }
   let dataSize = 0;
   for (const [key, value] of Object.entries(record.data)) {
     fields.push(DATA_FIELD_PREFIX + key, assertValue(key, value));
@@ -78,7 +81,7 @@ export function decodeRecord(id: string, hash: Record<string, string>): SessionR
   ) {
     return null;
   }
-  return {
+  const record: SessionRecord = {
     id,
     userId: stringField(hash, FIELD.userId),
     data,
@@ -89,6 +92,22 @@ export function decodeRecord(id: string, hash: Record<string, string>): SessionR
     absoluteExpiresAt,
     userAgent: stringField(hash, FIELD.userAgent),
   };
+  const rotatedAt = timeField(hash, FIELD.rotatedAt);
+  if (rotatedAt !== null) {
+    record.rotatedAt = rotatedAt;
+  }
+  return record;
+}
+
+/** A rotation's tombstone from a hash, or `null` when the hash is anything else. */
+export function decodeTombstone(hash: Record<string, string>): SessionTombstone | null {
+  const successorId = stringField(hash, FIELD.movedTo);
+  const successor = stringField(hash, FIELD.successor);
+  const graceEndsAt = timeField(hash, FIELD.graceEndsAt);
+  if (successorId === null || successor === null || graceEndsAt === null) {
+    return null;
+  }
+  return { successorId, graceEndsAt, successor, userId: stringField(hash, FIELD.owner) };
 }
 
 function stringField(hash: Record<string, string>, field: string): string | null {

@@ -6,6 +6,7 @@ import type {
   SessionDelta,
   SessionRecord,
   SessionStore,
+  SessionTombstone,
   SessionTouch,
   SessionUpdateOptions,
   SessionWriteOptions,
@@ -14,6 +15,7 @@ import { SCRIPTS, type RedisStoreContext, type ScriptClient } from './redis-comm
 import { destroyByUser, listByUser } from './redis-listing.js';
 import { decodeRecord } from './redis-record.codec.js';
 import { RedisRevocations, type RedisRevocationClient } from './redis-revocations.js';
+import { destroyRotated, getTombstone } from './redis-rotation.js';
 import { touchRecord, updateRecord, writeRecord } from './redis-writes.js';
 
 /**
@@ -160,6 +162,8 @@ export interface RedisStoreOptions {
  */
 export class RedisStore implements SessionStore, RevocationStore {
   readonly supportsReplaces = true;
+  /** Token rotation: a rotated-out id's hash becomes a tombstone (see `redis-rotation.ts`). */
+  readonly supportsRotation = true;
   /** The key prefix in use. */
   readonly prefix: string;
   private readonly client: RedisStoreClient;
@@ -197,7 +201,6 @@ export class RedisStore implements SessionStore, RevocationStore {
       client.defineCommand(name, definition);
     }
     this.client = client;
-    this.client = client;
     this.context = {
       client,
       scripts: client as unknown as ScriptClient,
@@ -233,6 +236,14 @@ export class RedisStore implements SessionStore, RevocationStore {
   /** One `DEL`; the user's index entry is dropped lazily (see the class notes). */
   async destroy(id: string): Promise<void> {
     await this.client.del(this.sessionKey(id));
+  }
+
+  getTombstone(id: string): Promise<SessionTombstone | null> {
+    return getTombstone(this.context, id);
+  }
+
+  destroyRotated(id: string): Promise<string[]> {
+    return destroyRotated(this.context, id);
   }
 
   listByUser(userId: string, limit?: number): Promise<SessionRecord[]> {

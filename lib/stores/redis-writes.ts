@@ -33,7 +33,7 @@ export async function writeRecord(
   } else if (replaced === null) {
     await ctx.scripts.nestSecureSessionWrite(key, ttl, ...fields);
   } else {
-    await moveAnonymous(ctx, record, key, replaced, now, ttl, fields);
+    await moveAnonymous(ctx, record, key, replaced, now, ttl, fields, options.rotation);
   }
 }
 

@@ -2,6 +2,7 @@ import type {
   SessionDelta,
   SessionRecord,
   SessionStore,
+  SessionTombstone,
   SessionTouch,
   SessionUpdateOptions,
   SessionWriteOptions,
@@ -9,7 +10,15 @@ import type {
 
 /** The `SessionStore` methods a `PausingStore` can hold. */
 export type PausableMethod =
-  'get' | 'set' | 'update' | 'touch' | 'destroy' | 'listByUser' | 'destroyByUser';
+  | 'get'
+  | 'set'
+  | 'update'
+  | 'touch'
+  | 'destroy'
+  | 'listByUser'
+  | 'destroyByUser'
+  | 'getTombstone'
+  | 'destroyRotated';
 
 /** Calls held by `PausingStore.hold()`: they wait, before reaching the store, until released. */
 export interface HeldCalls {
@@ -51,6 +60,10 @@ export class PausingStore implements SessionStore {
 
   get supportsReplaces(): boolean | undefined {
     return this.inner.supportsReplaces;
+  }
+
+  get supportsRotation(): boolean | undefined {
+    return this.inner.supportsRotation;
   }
 
   /**
@@ -122,6 +135,24 @@ export class PausingStore implements SessionStore {
     return this.pass('destroyByUser', [userId, exceptId], () =>
       this.inner.destroyByUser(userId, exceptId),
     );
+  }
+
+  /** The inner store's `getTombstone` (`null` for a store without rotation). */
+  getTombstone(id: string): Promise<SessionTombstone | null> {
+    return this.pass('getTombstone', [id], () =>
+      this.inner.getTombstone === undefined ? Promise.resolve(null) : this.inner.getTombstone(id),
+    );
+  }
+
+  /** The inner store's `destroyRotated` (a plain `destroy` for a store without rotation). */
+  destroyRotated(id: string): Promise<string[]> {
+    return this.pass('destroyRotated', [id], async () => {
+      if (this.inner.destroyRotated === undefined) {
+        await this.inner.destroy(id);
+        return [];
+      }
+      return this.inner.destroyRotated(id);
+    });
   }
 
   close(): Promise<void> | void {

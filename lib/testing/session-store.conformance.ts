@@ -2,6 +2,7 @@ import type { SessionStore } from '../interfaces/session-store.interface.js';
 import { registerEndedSessionTests, registerLimitTests } from './session-store.atomicity.js';
 import { registerGetSetTests, registerTouchDestroyTests } from './session-store.basics.js';
 import { registerOddInputTests } from './session-store.odd-input.js';
+import { registerRotationTests } from './session-store.rotation.js';
 import { registerUserIndexTests, registerUserLimitTests } from './session-store.per-user.js';
 import { registerUpdateTests } from './session-store.updates.js';
 
@@ -46,7 +47,10 @@ export interface SessionStoreConformanceOptions {
  * updates, odd ids, user ids and data keys (unicode, very long, `__proto__`), and that a
  * session that ended never comes back: moves (`replaces`), updates and touches held in flight
  * (by a `PausingStore`) while their session is destroyed, revoked with the rest of its user's,
- * evicted by a login or expires, must reject with `SessionRevokedError` and write nothing.
+ * evicted by a login or expires, must reject with `SessionRevokedError` and write nothing. A
+ * store that declares `supportsRotation` is also held to token rotation: the move and its
+ * tombstone in one step, one successor for concurrent rotations, no resurrection through a
+ * tombstone, and `destroyRotated` racing rotations.
  *
  * The suite takes the runner's `describe`/`it` as a parameter (or uses its globals) and asserts
  * with `node:assert`, so it has no dependency on any test framework: importing it never pulls
@@ -115,6 +119,10 @@ export function runSessionStoreConformance(options: SessionStoreConformanceOptio
 
     runner.describe('a session that ended never comes back (forced interleavings)', () => {
       registerEndedSessionTests(test, shortTtl);
+    });
+
+    runner.describe('token rotation (supportsRotation; forced interleavings)', () => {
+      registerRotationTests(test, shortTtl);
     });
 
     runner.describe('odd input', () => {

@@ -1,11 +1,13 @@
 import { sessionIdOf, signToken, verifySignedToken } from '../../crypto/session-token.js';
 import type {
+  SessionRotation,
   SessionStore,
   SessionUpdateOptions,
   SessionWriteOptions,
 } from '../../interfaces/session-store.interface.js';
 import type { ResolvedSessionOptions } from '../../options/resolve-session-options.js';
 import { dropPrototypeKeys } from '../session-data.codec.js';
+import type { TokenRotation } from '../session-rotation.js';
 import { isExpired, touchAt } from '../session-record.js';
 import { failClosed } from '../session.errors.js';
 import type {
@@ -31,6 +33,7 @@ export class ServerSidePersistence implements SessionPersistence {
   constructor(
     private readonly store: SessionStore,
     private readonly options: ResolvedSessionOptions,
+    private readonly rotation: TokenRotation | null = null,
   ) {
     this.sealsValues = options.encryptAtRest;
     this.updateOptions = Object.freeze({ maxDataSize: options.maxDataSize });
@@ -48,7 +51,9 @@ export class ServerSidePersistence implements SessionPersistence {
     const id = verified.id;
     const record = await failClosed(this.store.get(id));
     if (record === null) {
-      return null;
+      // A rotated-out token: its successor in the grace window, theft after it.
+      const successor = await this.rotation?.successorOf(id, verified.token, now, false);
+      return successor == null ? null : { ...successor, stale: true };
     }
     if (isExpired(record, now)) {
       await failClosed(this.store.destroy(id));
@@ -68,7 +73,8 @@ export class ServerSidePersistence implements SessionPersistence {
       }
       Object.assign(record, touch);
       const replaces = this.store.supportsReplaces === true ? work.replaces : null;
-      await failClosed(this.store.set(record, ttlMs, this.writeOptions(record.userId, replaces)));
+      const write = this.writeOptions(record.userId, replaces, work.rotation);
+      await failClosed(this.store.set(record, ttlMs, write));
       return { persisted: true, value: this.signed(work.token), replaced: replaces !== null };
     }
     if (work.changes.size > 0) {
@@ -89,16 +95,26 @@ export class ServerSidePersistence implements SessionPersistence {
     return { persisted: true, value: work.reissue ? this.signed(work.token) : null };
   }
 
+  /** With token rotation, an id that was rotated out ends the session it was rotated into. */
   async end(ids: readonly string[]): Promise<void> {
-    await failClosed(Promise.all(ids.map((id) => this.store.destroy(id))));
+    const { store } = this;
+    const destroyRotated = this.rotation === null ? undefined : store.destroyRotated?.bind(store);
+    const destroy = async (id: string): Promise<void> => {
+      await (destroyRotated?.(id) ?? store.destroy(id));
+    };
+    await failClosed(Promise.all(ids.map(destroy)));
   }
 
   private writeOptions(
     userId: string | null,
     replaces: string | null,
+    rotation: SessionRotation | undefined,
   ): SessionWriteOptions | undefined {
     const limit = userId === null ? undefined : this.options.sessionLimit;
-    return replaces === null ? limit : { ...limit, replaces };
+    if (replaces === null) {
+      return limit;
+    }
+    return rotation === undefined ? { ...limit, replaces } : { ...limit, replaces, rotation };
   }
 
   private signed(token: string | null): string | null {

@@ -1,4 +1,4 @@
-import type { SessionRecord } from '../../interfaces/session-store.interface.js';
+import type { SessionRecord, SessionRotation } from '../../interfaces/session-store.interface.js';
 
 /** A session opened from the value a request presented. */
 export interface OpenedSession {
@@ -24,6 +24,8 @@ export interface SessionWork {
    * `null`. A persistence that can end it atomically with the save says so in `replaced`.
    */
   readonly replaces: string | null;
+  /** With `replaces`: the move is a token rotation, which leaves this tombstone for it. */
+  readonly rotation?: SessionRotation;
   readonly now: number;
 }
 
