@@ -3,6 +3,7 @@ import {
   BadRequestException,
   Body,
   Controller,
+  Delete,
   Get,
   HttpCode,
   Module,
@@ -93,6 +94,12 @@ class RotationController {
   @HttpCode(200)
   async logout() {
     await this.sessions.logout();
+    return { ok: true };
+  }
+
+  @Delete('sessions/:id')
+  async revoke(@Param('id') id: string) {
+    await this.sessions.revoke(id);
     return { ok: true };
   }
 
@@ -362,6 +369,27 @@ describe.each(PLATFORMS)('token rotation over HTTP (%s)', (platform) => {
       await http().post('/logout').set('Cookie', old).expect(200);
       await http().get('/me').set('Cookie', cookie).expect(401);
       expect(await store.listByUser(userId)).toEqual([]);
+    });
+
+    it('revoke(id) with an id listed before a rotation ends the rotated session', async () => {
+      const { id, cookie, next, userId } = await rotated();
+      const other = await signIn();
+      await http().delete(`/sessions/${id}`).set('Cookie', other.cookie).expect(200);
+      await http().get('/me').set('Cookie', cookie).expect(401);
+      expect((await store.listByUser(userId)).map((record) => record.id)).not.toContain(next);
+    });
+
+    it('where no new token can be handed out (fromHeaders, a WebSocket), a rotated-out token opens nothing and is never taken for theft', async () => {
+      const { old, cookie, next } = await rotated();
+      const sessions = app.get(SessionService);
+      for (const advance of [0, GRACE_MS + 1]) {
+        clock.advance(advance);
+        const detached = await sessions.fromHeaders({ cookie: old });
+        expect(detached.isAuthenticated).toBe(false);
+      }
+      expect(events.filter((event) => event.type === 'revoked')).toEqual([]);
+      expect(((await sessions.fromHeaders({ cookie })) as SessionHandle).id).toBe(next);
+      await http().get('/me').set('Cookie', cookie).expect(200);
     });
 
     it('a rotation in flight while the session is logged out elsewhere: 401, no cookie, nothing comes back', async () => {

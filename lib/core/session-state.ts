@@ -353,7 +353,11 @@ export class SessionState extends SessionHandle {
       }
       const opened =
         presented.kind === 'value'
-          ? await this.runtime.persistence.open(presented.value, this.runtime.now())
+          ? await this.runtime.persistence.open(
+              presented.value,
+              this.runtime.now(),
+              this.exchange.respondable,
+            )
           : null;
       if (opened === null) {
         this.carrier?.clear(this.exchange);

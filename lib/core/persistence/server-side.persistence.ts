@@ -43,7 +43,7 @@ export class ServerSidePersistence implements SessionPersistence {
     return sessionIdOf(token);
   }
 
-  async open(value: string, now: number): Promise<OpenedSession | null> {
+  async open(value: string, now: number, renewable = true): Promise<OpenedSession | null> {
     const verified = verifySignedToken(value, this.options.signingKeys);
     if (verified === null) {
       return null;
@@ -51,9 +51,12 @@ export class ServerSidePersistence implements SessionPersistence {
     const id = verified.id;
     const record = await failClosed(this.store.get(id));
     if (record === null) {
+      if (!renewable || this.rotation === null) {
+        return null;
+      }
       // A rotated-out token: its successor in the grace window, theft after it.
-      const successor = await this.rotation?.successorOf(id, verified.token, now, false);
-      return successor == null ? null : { ...successor, stale: true };
+      const successor = await this.rotation.successorOf(id, verified.token, now, false);
+      return successor === null ? null : { ...successor, stale: true };
     }
     if (isExpired(record, now)) {
       await failClosed(this.store.destroy(id));
