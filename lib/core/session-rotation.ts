@@ -56,6 +56,11 @@ export class TokenRotation {
     };
   }
 
+  /** A request's part in rotation: the rotation its commit makes, or follows. */
+  step(): RotationStep {
+    return new RotationStep(this);
+  }
+
   /** Reports a saved rotation. */
   rotated(from: SessionRecord, to: SessionRecord): void {
     this.events.emit({
@@ -118,6 +123,68 @@ export class TokenRotation {
       count: ended.length,
     });
     throw new SessionTheftDetectedError();
+  }
+}
+
+/**
+ * One request's part in token rotation: the rotation its commit makes (the session as it was,
+ * and the tombstone the store is to leave), and the one-time follow of a concurrent rotation.
+ */
+export class RotationStep {
+  private pending: {
+    readonly from: SessionContents;
+    readonly fromToken: string;
+    readonly tombstone: SessionRotation;
+  } | null = null;
+  private followed = false;
+
+  constructor(private readonly rotation: TokenRotation) {}
+
+  /** What the pending rotation's save must leave for the replaced id; none without one. */
+  get tombstone(): SessionRotation | undefined {
+    return this.pending?.tombstone;
+  }
+
+  isDue(record: SessionRecord, now: number): boolean {
+    return this.rotation.isDue(record, now);
+  }
+
+  /** The commit moved the session `from` (opened with `fromToken`) to `token`. */
+  begin(from: SessionContents, fromToken: string, token: string, now: number): void {
+    const tombstone = this.rotation.tombstoneFor(from.record.id, fromToken, token, now);
+    this.pending = { from, fromToken, tombstone };
+  }
+
+  /** The save went through: a pending rotation is reported. */
+  saved(to: SessionRecord): void {
+    if (this.pending !== null) {
+      this.rotation.rotated(this.pending.from.record, to);
+      this.pending = null;
+    }
+  }
+
+  /**
+   * The successor of the session this request held (`presented`, under `token`, or the one its
+   * own rotation moved away from), once per request and only while the grace window lasts.
+   */
+  async follow(
+    presented: SessionContents | null,
+    token: string | null,
+    now: number,
+  ): Promise<(RotationSuccessor & { from: SessionContents }) | null> {
+    const from = this.pending?.from ?? presented;
+    const fromToken = this.pending?.fromToken ?? token;
+    if (this.followed || from === null || fromToken === null) {
+      return null;
+    }
+    this.followed = true;
+    this.pending = null;
+    const successor = await this.rotation.successorOf(from.record.id, fromToken, now, true);
+    return successor === null ? null : { ...successor, from };
+  }
+
+  clear(): void {
+    this.pending = null;
   }
 }
 

@@ -11,12 +11,11 @@ import { PRIVATE_NO_STORE, type SessionExchange } from './session-exchange.js';
 import { SessionHandle } from './session-handle.js';
 import { SessionMoves } from './session-moves.js';
 import { newRecord } from './session-record.js';
-import { carryChanges } from './session-rotation.js';
+import { carryChanges, type RotationStep } from './session-rotation.js';
 import type { SessionRuntime } from './session-runtime.js';
 import { SessionValues } from './session-values.js';
 import { SessionRevokedError, SessionTheftDetectedError } from './session.errors.js';
 import type { SaveResult } from './persistence/session-persistence.js';
-import type { SessionRotation } from '../interfaces/session-store.interface.js';
 
 /** How `login()` hands the new session to the client. */
 export interface LoginOptions {
@@ -47,14 +46,8 @@ export class SessionState extends SessionHandle {
   private readonly moves = new SessionMoves();
   /** The client must be handed the session's value at commit. */
   private reissue = false;
-  /** The token rotation this commit makes (`rotateEvery`): the session as it was, and its tombstone. */
-  private rotating: {
-    from: SessionContents;
-    fromToken: string;
-    tombstone: SessionRotation;
-  } | null = null;
-  /** A concurrent rotation was followed once already (see `followRotation`). */
-  private followed = false;
+  /** This request's part in token rotation (`rotateEvery`); `null` when rotation is off. */
+  private readonly rotation: RotationStep | null;
 
   constructor(
     private readonly runtime: SessionRuntime,
@@ -62,6 +55,7 @@ export class SessionState extends SessionHandle {
   ) {
     super();
     this.carrier = runtime.carrierFor(exchange);
+    this.rotation = runtime.rotation?.step() ?? null;
   }
 
   /** Loads the session once; later calls share the first load. Rejects with `503` on store failure. */
@@ -276,15 +270,12 @@ export class SessionState extends SessionHandle {
       changes: contents.changes,
       reissue: this.reissue,
       replaces: this.moves.latest,
-      rotation: this.rotating?.tombstone,
+      rotation: this.rotation?.tombstone,
       now,
     });
     this.persisted = saved.persisted;
     contents.changes.clear();
-    if (this.rotating !== null) {
-      this.runtime.rotation?.rotated(this.rotating.from.record, contents.record);
-      this.rotating = null;
-    }
+    this.rotation?.saved(contents.record);
     return saved;
   }
 
@@ -293,51 +284,38 @@ export class SessionState extends SessionHandle {
    * data sealed anew), on a response that can set the cookie. Bearer tokens are not rotated.
    */
   private rotateIfDue(now: number): void {
-    const { rotation } = this.runtime;
-    const contents = this.contents;
-    const from = this.token;
-    if (
-      rotation === null ||
-      contents === null ||
-      from === null ||
-      !this.persisted ||
-      this.moves.latest !== null ||
-      this.carrier?.transport !== 'cookie' ||
-      !this.exchange.respondable ||
-      !rotation.isDue(contents.record, now)
-    ) {
-      return;
+    const { contents, token, rotation } = this;
+    const due =
+      rotation !== null &&
+      contents !== null &&
+      token !== null &&
+      this.persisted &&
+      this.moves.latest === null &&
+      this.carrier?.transport === 'cookie' &&
+      this.exchange.respondable &&
+      rotation.isDue(contents.record, now);
+    if (due) {
+      const { record } = contents;
+      this.moveTo({ ...record, rotatedAt: now }, contents.plainData(Object.keys(record.data)));
+      rotation.begin(contents, token, this.token as string, now);
     }
-    const { record } = contents;
-    this.moveTo({ ...record, rotatedAt: now }, contents.plainData(Object.keys(record.data)));
-    const tombstone = rotation.tombstoneFor(record.id, from, this.token as string, now);
-    this.rotating = { from: contents, fromToken: from, tombstone };
   }
 
   /**
    * The save found the session gone because a concurrent request rotated its token (this
-   * request's own rotation lost the race, or its update met the tombstone): once, and only in
-   * the grace window, carry this request's changes over to the successor and retry.
+   * request's own rotation lost the race, or its update met the tombstone): in the grace window,
+   * once, carry this request's changes over to the successor and retry.
    */
   private async followRotation(): Promise<boolean> {
-    const { rotation } = this.runtime;
     const presented = this.persisted && this.moves.latest === null ? this.contents : null;
-    const from = this.rotating?.from ?? presented;
-    const fromToken = this.rotating?.fromToken ?? this.token;
-    if (rotation === null || this.followed || from === null || fromToken === null) {
-      return false;
-    }
-    this.followed = true;
-    const now = this.runtime.now();
-    const successor = await rotation.successorOf(from.record.id, fromToken, now, true);
-    if (successor === null) {
+    const successor = await this.rotation?.follow(presented, this.token, this.runtime.now());
+    if (successor == null) {
       return false;
     }
     this.moves.clear();
-    this.rotating = null;
     this.token = successor.token;
     this.contents = this.contentsOf(successor.record);
-    carryChanges(from, this.contents);
+    carryChanges(successor.from, this.contents);
     this.persisted = true;
     this.presented = true;
     this.reissue = true;
@@ -400,7 +378,7 @@ export class SessionState extends SessionHandle {
     this.presented = false;
     this.moves.clear();
     this.reissue = false;
-    this.rotating = null;
+    this.rotation?.clear();
   }
 
   private loadedContents(): SessionContents | null {
