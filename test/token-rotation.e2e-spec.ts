@@ -103,6 +103,11 @@ class RotationController {
     return { ok: true };
   }
 
+  @Get('csrf')
+  csrf(@Session() session: SessionHandle) {
+    return { csrfToken: session.csrfToken };
+  }
+
   @Get('sessions')
   async list(@Session() session: SessionHandle) {
     return (await this.sessions.listForUser(session.userId as string)).map(({ id }) => id);
@@ -127,14 +132,19 @@ const STORES: Record<string, () => SessionStore> = {
   'RedisStore (single node)': () => new RedisStore({ client: redis, prefix }),
 };
 
-async function rotationApp(store: SessionStore, clock: FakeClock, platform: Platform) {
+async function rotationApp(
+  store: SessionStore,
+  clock: FakeClock,
+  platform: Platform,
+  csrf = false,
+) {
   @Module({
     imports: [
       SessionModule.forRoot({
         secret: TEST_SECRET,
         store,
         global: true,
-        csrf: false,
+        csrf,
         transport: ['cookie', 'header'],
         rotateEvery: EVERY_MS,
         rotationGrace: GRACE_MS,
@@ -410,5 +420,48 @@ describe.each(PLATFORMS)('token rotation over HTTP (%s)', (platform) => {
       expect(await store.listByUser(userId)).toEqual([]);
       expect(events.filter((event) => event.type === 'regenerated')).toEqual([]);
     });
+  });
+});
+
+describe.each(PLATFORMS)('token rotation and CSRF (%s)', (platform) => {
+  let app: INestApplication;
+  const clock = new FakeClock(Date.now());
+  const http = () => request(app.getHttpServer());
+
+  beforeAll(async () => {
+    app = await rotationApp(new MemoryStore({ now: clock.now }), clock, platform, true);
+  });
+  afterAll(async () => {
+    await app.close();
+  });
+
+  it('a CSRF token read before a rotation stays valid after it, with the new cookie and in the grace window with the old', async () => {
+    const login = await http()
+      .post('/login')
+      .send({ userId: `csrf-${platform}` })
+      .expect(200);
+    const old = cookieFrom(login);
+    const { csrfToken } = (await http().get('/csrf').set('Cookie', old).expect(200)).body as {
+      csrfToken: string;
+    };
+    clock.advance(EVERY_MS + 1);
+    const cookie = cookieFrom(await http().get('/me').set('Cookie', old).expect(200));
+    expect(cookie).not.toBe(old);
+    for (const presented of [cookie, old]) {
+      await http()
+        .post('/set/form')
+        .set('Cookie', presented)
+        .set('x-csrf-token', csrfToken)
+        .expect(200);
+    }
+    await http()
+      .post('/set/form')
+      .set('Cookie', cookie)
+      .set('x-csrf-token', 'x'.repeat(43))
+      .expect(403);
+    const now = (await http().get('/csrf').set('Cookie', cookie).expect(200)).body as {
+      csrfToken: string;
+    };
+    expect(now.csrfToken).toBe(csrfToken);
   });
 });

@@ -125,7 +125,13 @@ export class SessionState extends SessionHandle {
   }
 
   get csrfToken(): string {
-    return csrfTokenFor(this.id, this.runtime.options.keys.csrf);
+    return csrfTokenFor(this.csrfSubject(), this.runtime.options.keys.csrf);
+  }
+
+  /** The id the CSRF token is bound to: the session's id, or its id before any rotation. */
+  csrfSubject(): string {
+    const record = this.ensureContents().record;
+    return record.originId ?? record.id;
   }
 
   get bearerToken(): string | null {
@@ -156,7 +162,9 @@ export class SessionState extends SessionHandle {
   async regenerate(): Promise<void> {
     await this.load();
     const contents = this.ensureContents();
-    this.moveTo(contents.record, contents.plainData(Object.keys(contents.record.data)));
+    // A new id by request, unlike a rotation: the CSRF token is renewed with it.
+    const record = { ...contents.record, originId: undefined };
+    this.moveTo(record, contents.plainData(Object.keys(contents.record.data)));
   }
 
   /**
@@ -296,7 +304,8 @@ export class SessionState extends SessionHandle {
       rotation.isDue(contents.record, now);
     if (due) {
       const { record } = contents;
-      this.moveTo({ ...record, rotatedAt: now }, contents.plainData(Object.keys(record.data)));
+      const rotated = { ...record, rotatedAt: now, originId: record.originId ?? record.id };
+      this.moveTo(rotated, contents.plainData(Object.keys(record.data)));
       rotation.begin(contents, token, this.token as string, now);
     }
   }

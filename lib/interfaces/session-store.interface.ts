@@ -28,6 +28,12 @@ export interface SessionRecord {
    * with `supportsRotation` keeps it and returns it as given.
    */
   rotatedAt?: number;
+  /**
+   * The id the session had before token rotation first moved it; absent until then. Its CSRF
+   * token stays bound to this id, so a page keeps a valid token across rotations. A store with
+   * `supportsRotation` keeps it and returns it as given.
+   */
+  originId?: string;
 }
 
 /**

@@ -34,10 +34,18 @@ export function storedCopyOf(record: SessionRecord): StoredSession {
     userAgent: record.userAgent,
     position: 0,
   };
+  copyRotation(record, copy);
+  return copy;
+}
+
+/** The rotation fields, when the record has them (it has none until its first rotation). */
+function copyRotation(record: SessionRecord, copy: SessionRecord): void {
   if (record.rotatedAt !== undefined) {
     copy.rotatedAt = record.rotatedAt;
   }
-  return copy;
+  if (record.originId !== undefined) {
+    copy.originId = record.originId;
+  }
 }
 
 export function copyOf(record: SessionRecord): SessionRecord {
@@ -52,8 +60,6 @@ export function copyOf(record: SessionRecord): SessionRecord {
     absoluteExpiresAt: record.absoluteExpiresAt,
     userAgent: record.userAgent,
   };
-  if (record.rotatedAt !== undefined) {
-    copy.rotatedAt = record.rotatedAt;
-  }
+  copyRotation(record, copy);
   return copy;
 }

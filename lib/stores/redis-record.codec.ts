@@ -43,6 +43,9 @@ export function encodeRecord(record: SessionRecord): string[] {
   if (record.rotatedAt !== undefined) {
     fields.push(FIELD.rotatedAt, String(record.rotatedAt));
   }
+  if (record.originId !== undefined) {
+    fields.push(FIELD.originId, record.originId);
+  }
   let dataSize = 0;
   for (const [key, value] of Object.entries(record.data)) {
     fields.push(DATA_FIELD_PREFIX + key, assertValue(key, value));
@@ -95,6 +98,10 @@ export function decodeRecord(id: string, hash: Record<string, string>): SessionR
   const rotatedAt = timeField(hash, FIELD.rotatedAt);
   if (rotatedAt !== null) {
     record.rotatedAt = rotatedAt;
+  }
+  const originId = stringField(hash, FIELD.originId);
+  if (originId !== null) {
+    record.originId = originId;
   }
   return record;
 }

@@ -17,7 +17,9 @@
  *
  * A moved session leaves a tombstone, a hash holding only `movedTo` (the new id), for what was
  * left of its life: reads, updates and moves treat it as gone, and `destroyByUser` follows it, so
- * a revoke-all that listed the old id before the move still ends the new session.
+ * a revoke-all that listed the old id before the move still ends the new session. A token
+ * rotation's tombstone also holds `graceEndsAt`, `successor` and `owner` (never `userId`), and is
+ * kept until the session's absolute expiry; `destroyRotated` removes tombstones as it follows them.
  *
  * @internal
  */
@@ -35,6 +37,8 @@ export const FIELD = {
   dataSize: 'dataSize',
   /** When token rotation last moved the session to a new token (absent before the first). */
   rotatedAt: 'rotatedAt',
+  /** The id before the first rotation (the CSRF token's binding). */
+  originId: 'originId',
   /** Only in a tombstone: the id the session moved to. */
   movedTo: 'movedTo',
   /** Only in a rotation's tombstone: the end of its grace window. */

@@ -42,7 +42,11 @@ async function storedSession(store: SessionStore, spec: Partial<SessionRecord> =
 /** The record of `from` under a new id, as a rotation writes it. */
 function successorOf(from: SessionRecord): SessionRecord {
   const now = Date.now();
-  return { ...newRecord({ ...from, rotatedAt: now, lastSeenAt: now }), id: newRecord().id };
+  const originId = from.originId ?? from.id;
+  return {
+    ...newRecord({ ...from, rotatedAt: now, originId, lastSeenAt: now }),
+    id: newRecord().id,
+  };
 }
 
 async function rotate(store: SessionStore, from: SessionRecord, rotation = rotationAt()) {
@@ -95,6 +99,7 @@ export function registerRotationTests(test: StoreTest, shortTtl: number): void {
       assert.equal(await store.get(session.id), null, 'the old id reads as gone');
       const stored = await store.get(to.id);
       assert.equal(stored?.rotatedAt, to.rotatedAt, 'rotatedAt is kept');
+      assert.equal(stored?.originId, session.id, 'originId is kept');
       assert.deepEqual({ ...stored?.data }, { a: '1' });
       assert.deepEqual(await tombstone(session.id), {
         successorId: to.id,
