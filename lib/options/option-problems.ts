@@ -220,6 +220,9 @@ export function cookieProblems(
   return problems;
 }
 
+/** Default of `rotationGrace`. */
+export const ROTATION_GRACE_DEFAULT = '10s';
+
 /**
  * `rotateEvery` and `rotationGrace`: valid durations, the grace shorter than the period, and a
  * store that can rotate tokens atomically (`supportsRotation`).
@@ -262,6 +265,3 @@ export function rotationProblems(options: SessionModuleOptions): string[] {
   }
   return problems;
 }
-
-/** Default of `rotationGrace`. */
-export const ROTATION_GRACE_DEFAULT = '10s';
