@@ -7,6 +7,7 @@ export {
   SessionLimitExceededError,
   SessionRevokedError,
   SessionStoreUnavailableError,
+  SessionTheftDetectedError,
 } from './core/session.errors.js';
 export * from './decorators/index.js';
 export type * from './events/session-event.js';

@@ -125,14 +125,17 @@ export class SessionService {
     }));
   }
 
-  /** Ends the session with this public id, wherever it is used. */
+  /**
+   * Ends the session with this public id, wherever it is used. With `rotateEvery`, an id the
+   * session has since been rotated away from (a listing read before the rotation) ends it too.
+   */
   async revoke(sessionId: string): Promise<void> {
     if (this.runtime.options.stateless) {
       throw new Error(
         "revoke(id) needs a server-side store; with store: 'cookie' use logout() or revokeAllForUser()",
       );
     }
-    await failClosed(this.runtime.store.destroy(sessionId));
+    await this.runtime.persistence.end([sessionId], this.runtime.now());
     reportEnded(this.runtime.events, 'revoke', null, [sessionId]);
   }
 

@@ -351,4 +351,49 @@ describe('RedisStore on Cluster: a move interleaved with revocations (between it
       await other.quit();
     }
   });
+  it('a token rotation leaves its tombstone in the old slot and its successor in another; destroyRotated follows across slots', async () => {
+    const { userId, old } = await userSession('rotation-slots');
+    let rotated = newRecord(userId, old.createdAt);
+    // Pick a successor id in another slot than the old one (most ids are).
+    while ((await slotOf(`${prefix}{${rotated.id}}`)) === (await slotOf(`${prefix}{${old.id}}`))) {
+      rotated = newRecord(userId, old.createdAt);
+    }
+    const rotation = { graceEndsAt: Date.now() + 10_000, successor: 'sealed-successor' };
+    await plain().set(rotated, 60_000, { maxSessionsPerUser: 5, replaces: old.id, rotation });
+    expect(await plain().get(old.id)).toBeNull();
+    expect(await plain().getTombstone(old.id)).toEqual({
+      successorId: rotated.id,
+      graceEndsAt: rotation.graceEndsAt,
+      successor: 'sealed-successor',
+      userId,
+    });
+    // Kept until the absolute expiry, not the idle one.
+    expect(await client.pttl(`${prefix}{${old.id}}`)).toBeGreaterThan(60_000);
+    expect(await plain().destroyRotated(old.id)).toEqual([rotated.id]);
+    expect(await plain().get(rotated.id)).toBeNull();
+    expect(await plain().getTombstone(old.id)).toBeNull();
+    expect(await plain().listByUser(userId)).toEqual([]);
+  });
+
+  it('a theft revocation between the index step and the claim of a rotation: the rotation is refused, nothing is left', async () => {
+    const { userId, old } = await userSession('rotation-between-index-and-claim');
+    const paused = pausingClient(client);
+    const held = paused.hold('nestSecureSessionClaim');
+    const rotated = newRecord(userId, old.createdAt);
+    const rotation = { graceEndsAt: Date.now() + 10_000, successor: 'sealed-successor' };
+    const move = new RedisStore({ client: paused.client, prefix }).set(rotated, 60_000, {
+      maxSessionsPerUser: 5,
+      replaces: old.id,
+      rotation,
+    });
+    move.catch(() => undefined);
+    await held.reached;
+    // The new hash is written and indexed; the old one is still live: ending it wins.
+    expect(await plain().destroyRotated(old.id)).toEqual([old.id]);
+    held.release();
+    await expect(move).rejects.toBeInstanceOf(SessionRevokedError);
+    expect(await plain().get(rotated.id)).toBeNull();
+    expect(await plain().getTombstone(old.id)).toBeNull();
+    expect(await plain().listByUser(userId)).toEqual([]);
+  });
 });

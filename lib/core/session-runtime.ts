@@ -16,6 +16,7 @@ import {
   FailureReportingStore,
 } from '../events/store-failure-reporting.js';
 import type { SessionExchange } from './session-exchange.js';
+import { TokenRotation } from './session-rotation.js';
 import type { SessionState } from './session-state.js';
 
 /** Injection token of the resolved, frozen options. */
@@ -39,6 +40,8 @@ export class SessionRuntime {
   readonly events: SessionEvents;
   /** The app's store, its failures reported as `store-failure` events. */
   readonly store: SessionStore;
+  /** Token rotation (`rotateEvery`), or `null` when it is off. */
+  readonly rotation: TokenRotation | null;
 
   constructor(
     readonly options: ResolvedSessionOptions,
@@ -49,13 +52,17 @@ export class SessionRuntime {
     const events = new SessionEvents(now);
     this.events = events;
     this.store = new FailureReportingStore(store, events);
+    this.rotation =
+      options.rotation === null || options.stateless
+        ? null
+        : new TokenRotation(this.store, options, events);
     this.revocations = options.stateless
       ? failureReportingRevocations(revocations ?? new MemoryRevocationStore({ now }), events)
       : null;
     this.persistence =
       this.revocations !== null
         ? new SealedCookiePersistence(this.revocations, options, events)
-        : new ServerSidePersistence(this.store, options, events);
+        : new ServerSidePersistence(this.store, options, events, this.rotation);
     this.store.watchExpiry?.((expiry) => events.emit({ type: 'expired', ...expiry }));
     this.carriers = {
       ...(options.transports.cookie ? { cookie: new CookieCarrier(options.cookie) } : {}),

@@ -13,9 +13,11 @@ import { PRIVATE_NO_STORE, type SessionExchange } from './session-exchange.js';
 import { SessionHandle } from './session-handle.js';
 import { SessionMoves } from './session-moves.js';
 import { newRecord } from './session-record.js';
+import { carryChanges, type RotationStep } from './session-rotation.js';
 import type { SessionRuntime } from './session-runtime.js';
 import { SessionValues } from './session-values.js';
-import { SessionRevokedError } from './session.errors.js';
+import { SessionRevokedError, SessionTheftDetectedError } from './session.errors.js';
+import type { SaveResult } from './persistence/session-persistence.js';
 
 /** How `login()` hands the new session to the client. */
 export interface LoginOptions {
@@ -46,6 +48,8 @@ export class SessionState extends SessionHandle {
   private readonly moves = new SessionMoves();
   /** The client must be handed the session's value at commit. */
   private reissue = false;
+  /** This request's part in token rotation (`rotateEvery`); `null` when rotation is off. */
+  private readonly rotation: RotationStep | null;
 
   constructor(
     private readonly runtime: SessionRuntime,
@@ -53,6 +57,7 @@ export class SessionState extends SessionHandle {
   ) {
     super();
     this.carrier = runtime.carrierFor(exchange);
+    this.rotation = runtime.rotation?.step() ?? null;
   }
 
   /** Loads the session once; later calls share the first load. Rejects with `503` on store failure. */
@@ -126,7 +131,13 @@ export class SessionState extends SessionHandle {
   }
 
   get csrfToken(): string {
-    return csrfTokenFor(this.id, this.runtime.options.keys.csrf);
+    return csrfTokenFor(this.csrfSubject(), this.runtime.options.keys.csrf);
+  }
+
+  /** The id the CSRF token is bound to: the session's id, or its id before any rotation. */
+  csrfSubject(): string {
+    const record = this.ensureContents().record;
+    return record.originId ?? record.id;
   }
 
   get bearerToken(): string | null {
@@ -157,11 +168,9 @@ export class SessionState extends SessionHandle {
   async regenerate(): Promise<void> {
     await this.load();
     const contents = this.ensureContents();
-    this.moveTo(
-      contents.record,
-      contents.plainData(Object.keys(contents.record.data)),
-      'regenerate',
-    );
+    // A new id by request, unlike a rotation: the CSRF token is renewed with it.
+    const record = { ...contents.record, originId: undefined };
+    this.moveTo(record, contents.plainData(Object.keys(contents.record.data)), 'regenerate');
   }
 
   /**
@@ -223,34 +232,24 @@ export class SessionState extends SessionHandle {
     }
     await this.loading;
     const { persistence } = this.runtime;
-    const contents = this.contents;
     const now = this.runtime.now();
+    this.rotateIfDue(now);
     let value: string | null = null;
     let endedByStore: string | null = null;
     let firstSave = false;
-    if (contents !== null) {
-      // A move (login, regenerate) replaces one persisted session: the store ends it in the
-      // same atomic step as the save, and refuses the save if it has ended already.
+    if (this.contents !== null) {
+      // A move (login, regenerate, rotation) replaces one persisted session: the store ends it
+      // in the same atomic step as the save, and refuses the save if it has ended already.
       const replaces = this.moves.latest;
-      const saved = await this.ifStillLive(
-        persistence.save({
-          record: contents.record,
-          token: this.token,
-          isNew: !this.persisted,
-          changes: contents.changes,
-          reissue: this.reissue,
-          replaces,
-          now,
-        }),
-      );
-      firstSave = saved.persisted && !this.persisted;
-      this.persisted = saved.persisted;
+      const wasPersisted = this.persisted;
+      const saved = await this.ifStillLive(() => this.save(now));
+      firstSave = saved.persisted && !wasPersisted;
       value = saved.value;
-      contents.changes.clear();
       if (saved.replaced === true) {
         endedByStore = replaces;
       }
     }
+    const contents = this.contents;
     const obsolete = this.moves.all(endedByStore);
     if (obsolete.length > 0) {
       await persistence.end(obsolete, now, this.moves.anonymous);
@@ -275,16 +274,82 @@ export class SessionState extends SessionHandle {
    * (`SessionRevokedError`), the request is left with no session: nothing to hand out, the
    * presented cookie cleared, and the error (`401`) rethrown to answer the request.
    */
-  private async ifStillLive<T>(save: Promise<T>): Promise<T> {
+  private async ifStillLive(save: () => Promise<SaveResult>): Promise<SaveResult> {
     try {
-      return await save;
+      return await save();
     } catch (error) {
+      if (error instanceof SessionRevokedError && (await this.followRotation())) {
+        return this.ifStillLive(save);
+      }
       if (error instanceof SessionRevokedError) {
         this.forget();
         this.presentedBy?.clear(this.exchange);
       }
       throw error;
     }
+  }
+
+  /** One store call for the contents (and the pending move or rotation). */
+  private async save(now: number): Promise<SaveResult> {
+    const contents = this.contents as SessionContents;
+    const saved = await this.runtime.persistence.save({
+      record: contents.record,
+      token: this.token,
+      isNew: !this.persisted,
+      changes: contents.changes,
+      reissue: this.reissue,
+      replaces: this.moves.latest,
+      rotation: this.rotation?.tombstone,
+      now,
+    });
+    this.persisted = saved.persisted;
+    contents.changes.clear();
+    this.rotation?.saved(contents.record);
+    return saved;
+  }
+
+  /**
+   * `rotateEvery`: moves a signed-in session whose token is due to a new token (same record,
+   * data sealed anew), on a response that can set the cookie. Bearer tokens are not rotated.
+   */
+  private rotateIfDue(now: number): void {
+    const { contents, token, rotation } = this;
+    const due =
+      rotation !== null &&
+      contents !== null &&
+      token !== null &&
+      this.persisted &&
+      this.moves.latest === null &&
+      this.carrier?.transport === 'cookie' &&
+      this.exchange.respondable &&
+      rotation.isDue(contents.record, now);
+    if (due) {
+      const { record } = contents;
+      const rotated = { ...record, rotatedAt: now, originId: record.originId ?? record.id };
+      this.moveTo(rotated, contents.plainData(Object.keys(record.data)), 'rotation');
+      rotation.begin(contents, token, this.token as string, now);
+    }
+  }
+
+  /**
+   * The save found the session gone because a concurrent request rotated its token (this
+   * request's own rotation lost the race, or its update met the tombstone): in the grace window,
+   * once, carry this request's changes over to the successor and retry.
+   */
+  private async followRotation(): Promise<boolean> {
+    const presented = this.persisted && this.moves.latest === null ? this.contents : null;
+    const successor = await this.rotation?.follow(presented, this.token, this.runtime.now());
+    if (successor == null) {
+      return false;
+    }
+    this.moves.clear();
+    this.token = successor.token;
+    this.contents = this.contentsOf(successor.record);
+    carryChanges(successor.from, this.contents);
+    this.persisted = true;
+    this.presented = true;
+    this.reissue = true;
+    return true;
   }
 
   /** carrier reads → persistence opens. */
@@ -296,7 +361,11 @@ export class SessionState extends SessionHandle {
       }
       const opened =
         presented.kind === 'value'
-          ? await this.runtime.persistence.open(presented.value, this.runtime.now())
+          ? await this.runtime.persistence.open(
+              presented.value,
+              this.runtime.now(),
+              this.exchange.respondable,
+            )
           : null;
       const verdict = opened && (await inspectClient(this.runtime, this.exchange, opened.record));
       if (opened === null || verdict === 'ended') {
@@ -312,6 +381,11 @@ export class SessionState extends SessionHandle {
       if (this.runtime.options.keys.data.keys.length > 1) {
         this.contents.resealStale();
       }
+    } catch (error) {
+      if (error instanceof SessionTheftDetectedError) {
+        this.carrier?.clear(this.exchange);
+      }
+      throw error;
     } finally {
       this.loaded = true;
     }
@@ -335,6 +409,7 @@ export class SessionState extends SessionHandle {
     this.presented = false;
     this.moves.clear();
     this.reissue = false;
+    this.rotation?.clear();
   }
 
   private loadedContents(): SessionContents | null {

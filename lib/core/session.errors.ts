@@ -114,3 +114,20 @@ export class SessionLimitExceededError extends ConflictException {
     this.name = 'SessionLimitExceededError';
   }
 }
+
+/**
+ * A rotated-out session token came back after its grace window (`rotateEvery`): taken for a
+ * stolen copy, the whole session was revoked. Answers `401`; the presented cookie is cleared.
+ * The message names no token and no id.
+ */
+export class SessionTheftDetectedError extends UnauthorizedException {
+  constructor() {
+    super({
+      statusCode: HttpStatus.UNAUTHORIZED,
+      error: 'Unauthorized',
+      message:
+        'This session token was replaced by a newer one and then used again: the session was ended for safety. Sign in again',
+    });
+    this.name = 'SessionTheftDetectedError';
+  }
+}

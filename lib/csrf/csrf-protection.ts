@@ -58,7 +58,7 @@ export class CsrfProtection {
       throw this.refusal(refusal);
     }
     await session.load();
-    if (session.hasStoredSession() && !this.hasValidToken(request, session.id)) {
+    if (session.hasStoredSession() && !this.hasValidToken(request, session.csrfSubject())) {
       throw this.refusal(
         `Missing or invalid CSRF token: send it in the '${csrf.headerName}' header or the '${csrf.fieldName}' field`,
       );

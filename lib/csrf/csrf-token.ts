@@ -9,7 +9,8 @@ function mac(sessionId: string, key: Buffer): Buffer {
 
 /**
  * The CSRF token of a session: HMAC-SHA-256 of its id under the CSRF key. Bound to the session
- * (another session's token fails), renewed whenever the id changes (login, regenerate), and
+ * (another session's token fails), renewed whenever the id changes (login, regenerate) but for
+ * a token rotation (`rotateEvery`: it stays bound to the id before the first rotation), and
  * made with a key of its own, so it never passes as a session token or the other way round.
  */
 export function csrfTokenFor(sessionId: string, keyring: Keyring): string {

@@ -1,8 +1,11 @@
 import type { SessionRecord } from '../interfaces/session-store.interface.js';
 import type { SessionEvents } from './session-events.js';
 
-/** Why a request moved its session to a new id. */
-export type MoveCause = 'login' | 'regenerate';
+/**
+ * Why a request moved its session to a new id. A `'rotation'` (`rotateEvery`) is reported by
+ * the token rotation itself, which knows both ids once the store has answered.
+ */
+export type MoveCause = 'login' | 'regenerate' | 'rotation';
 
 /**
  * Reports a session saved for the first time under its id: `authenticated` for a login

@@ -9,6 +9,7 @@ import type {
   SessionRecord,
   SessionSetResult,
   SessionStore,
+  SessionTombstone,
   SessionTouch,
   SessionUpdateOptions,
   SessionWriteOptions,
@@ -32,6 +33,10 @@ export class FailureReportingStore implements SessionStore {
 
   get supportsReplaces(): boolean | undefined {
     return this.inner.supportsReplaces;
+  }
+
+  get supportsRotation(): boolean | undefined {
+    return this.inner.supportsRotation;
   }
 
   get(id: string): Promise<SessionRecord | null> {
@@ -80,6 +85,20 @@ export class FailureReportingStore implements SessionStore {
 
   watchExpiry(listener: (expiry: StoreExpiry) => void): () => void {
     return this.inner.watchExpiry?.(listener) ?? (() => undefined);
+  }
+
+  getTombstone(id: string): Promise<SessionTombstone | null> {
+    return reported(this.events, 'getTombstone', async () => this.inner.getTombstone?.(id) ?? null);
+  }
+
+  destroyRotated(id: string): Promise<string[]> {
+    return reported(this.events, 'destroyRotated', async () => {
+      if (this.inner.destroyRotated === undefined) {
+        await this.inner.destroy(id);
+        return [];
+      }
+      return this.inner.destroyRotated(id);
+    });
   }
 
   close(): Promise<void> | void {

@@ -174,6 +174,26 @@ export interface SessionModuleOptions {
    * ```
    */
   hijackSignals?: HijackSignalsOptions | false;
+  /**
+   * Token rotation: once a signed-in session's token is older than this, the next successful
+   * response that can set the cookie moves the session to a new token (same session: data, user,
+   * `createdAt`, absolute expiry and `authenticatedAt` are kept). The old token keeps working for
+   * `rotationGrace` (requests in flight, other tabs); presented after that, it is taken for a
+   * stolen copy and the whole session is revoked (`revoked` event, reason `'theft-detected'`).
+   * Cookie transport only: bearer tokens are not rotated. Needs a server-side store with
+   * `supportsRotation` (the built-in ones): refused with `store: 'cookie'`. Default: off.
+   *
+   * @example
+   * ```ts
+   * SessionModule.forRoot({ secret, store, rotateEvery: '15m', rotationGrace: '10s' })
+   * ```
+   */
+  rotateEvery?: Duration;
+  /**
+   * How long a rotated-out token still leads to its session (`rotateEvery`). Must be shorter
+   * than `rotateEvery`. Default `'10s'`.
+   */
+  rotationGrace?: Duration;
 }
 
 /** Extra `forRoot()` flags, outside the options object the factory produces. */

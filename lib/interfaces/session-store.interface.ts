@@ -23,6 +23,18 @@ export interface SessionRecord {
   /** User agent of the client that created the session, truncated; for session listings. */
   userAgent: string | null;
   /**
+   * When token rotation (`rotateEvery`) last moved the session to a new token, ms since the
+   * epoch; absent until the first rotation (the token is then as old as `createdAt`). A store
+   * with `supportsRotation` keeps it and returns it as given.
+   */
+  rotatedAt?: number;
+  /**
+   * The id the session had before token rotation first moved it; absent until then. Its CSRF
+   * token stays bound to this id, so a page keeps a valid token across rotations. A store with
+   * `supportsRotation` keeps it and returns it as given.
+   */
+  originId?: string;
+  /**
    * The coarse fingerprint of the client (hijack signals), recorded at login; `null` or absent
    * when none was. A store that has `setClient` keeps it verbatim: written by `set`, returned
    * by `get` and `listByUser`, replaced by `setClient`.
@@ -92,6 +104,39 @@ export interface SessionWriteOptions {
    * - deletes it, and its index entry.
    */
   replaces?: string;
+  /**
+   * With `replaces` (stores with `supportsRotation` only): the move is a token rotation. In the
+   * same atomic step as the move, instead of deleting the replaced id, the store leaves a
+   * tombstone for it (`SessionTombstone`: the new id, this `graceEndsAt` and `successor`, the
+   * user) that it keeps until the replaced session's `absoluteExpiresAt`. A replaced id that is
+   * already a tombstone is not live: a concurrent rotation won, and this one is refused with
+   * `SessionRevokedError` like any move of a session that is gone.
+   */
+  rotation?: SessionRotation;
+}
+
+/** What a token rotation leaves behind for the id it replaces (`SessionWriteOptions.rotation`). */
+export interface SessionRotation {
+  /** Until when (ms) the replaced token still leads to the new session: the grace window. */
+  graceEndsAt: number;
+  /**
+   * Opaque to the store, kept verbatim: the new token sealed under a key only the replaced
+   * token opens, so that a request in the grace window can be handed the new session, and a
+   * store dump yields no token.
+   */
+  successor: string;
+}
+
+/** The tombstone of a rotated-out id (`SessionStore.getTombstone`). */
+export interface SessionTombstone {
+  /** The id the session was rotated to (which may itself have been rotated since). */
+  successorId: string;
+  /** `SessionRotation.graceEndsAt` as given. */
+  graceEndsAt: number;
+  /** `SessionRotation.successor` as given. */
+  successor: string;
+  /** The user of the rotated session. */
+  userId: string | null;
 }
 
 /**
@@ -163,6 +208,13 @@ export interface SessionStore {
    * once the store passes the conformance suite.
    */
   readonly supportsReplaces?: boolean;
+  /**
+   * `true` when the store implements token rotation: `set` honours
+   * `SessionWriteOptions.rotation` (with `replaces`), keeps `SessionRecord.rotatedAt`, and
+   * `getTombstone` and `destroyRotated` exist. `rotateEvery` is refused at boot for a store
+   * without it. The conformance suite checks it (with forced interleavings) when it is `true`.
+   */
+  readonly supportsRotation?: boolean;
   /** The live session with this id, or `null` when unknown or expired. */
   get(id: string): Promise<SessionRecord | null>;
   /**
@@ -217,6 +269,20 @@ export interface SessionStore {
    * store that has it (the built-in stores do).
    */
   setClient?(id: string, client: ClientFingerprint): Promise<void>;
+  /**
+   * `supportsRotation`: the tombstone a rotation left for `id`, or `null` when there is none (the
+   * id is live, unknown, ended otherwise, or its tombstone expired or was removed). A tombstone
+   * is never a session: `get`, `update`, `touch` and moves treat its id as gone.
+   */
+  getTombstone?(id: string): Promise<SessionTombstone | null>;
+  /**
+   * `supportsRotation`: ends the session `id` and every session it was rotated into since,
+   * following tombstones (and removing them) to the live end of the chain. A rotation racing it
+   * cannot escape: each step is atomic with the rotations of the id it handles, so either the
+   * rotation finds its session gone (and is refused) or this call finds its tombstone (and
+   * follows it). Resolves to the ids of the live sessions it ended (usually one, or none).
+   */
+  destroyRotated?(id: string): Promise<string[]>;
   /** Releases timers and connections the store owns. Called on application shutdown. */
   close?(): Promise<void> | void;
 }

@@ -219,3 +219,49 @@ export function cookieProblems(
   }
   return problems;
 }
+
+/** Default of `rotationGrace`. */
+export const ROTATION_GRACE_DEFAULT = '10s';
+
+/**
+ * `rotateEvery` and `rotationGrace`: valid durations, the grace shorter than the period, and a
+ * store that can rotate tokens atomically (`supportsRotation`).
+ */
+export function rotationProblems(options: SessionModuleOptions): string[] {
+  const { rotateEvery, rotationGrace, store } = options;
+  if (rotateEvery === undefined) {
+    return rotationGrace === undefined
+      ? []
+      : [
+          'rotationGrace has no effect without rotateEvery; set rotateEvery, or remove rotationGrace',
+        ];
+  }
+  const problems = [
+    ...durationProblem('rotateEvery', rotateEvery),
+    ...durationProblem('rotationGrace', rotationGrace ?? ROTATION_GRACE_DEFAULT),
+  ];
+  if (problems.length === 0) {
+    const every = toMilliseconds(rotateEvery);
+    const grace = toMilliseconds(rotationGrace ?? ROTATION_GRACE_DEFAULT);
+    if (grace >= every) {
+      problems.push(
+        `rotationGrace (${grace} ms) must be shorter than rotateEvery (${every} ms), or a session would rotate while its last token is still in its grace window`,
+      );
+    }
+  }
+  if (store === 'cookie') {
+    problems.push(
+      "rotateEvery needs a server-side store: with store: 'cookie' the session is the cookie itself, so there is no server-side record to remember a rotated-out token and detect its replay; remove rotateEvery, or use a server-side store",
+    );
+  } else if (
+    store !== undefined &&
+    typeof store === 'object' &&
+    store !== null &&
+    (store.supportsRotation !== true || store.supportsReplaces !== true)
+  ) {
+    problems.push(
+      'rotateEvery needs a store with supportsRotation (and supportsReplaces): the store must move a session to a new token and leave a tombstone for the old one in one atomic step, with getTombstone() and destroyRotated(); this store does not declare it. Use MemoryStore or RedisStore, or implement the capability and pass the conformance suite',
+    );
+  }
+  return problems;
+}

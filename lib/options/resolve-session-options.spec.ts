@@ -1,6 +1,7 @@
 import { afterEach, describe, expect, it } from '@jest/globals';
 import fc from 'fast-check';
 import { deriveKey } from '../crypto/session-token.js';
+import { MemoryStore } from '../stores/memory-session.store.js';
 import type { SessionModuleOptions } from '../interfaces/session-module-options.interface.js';
 import { resolveSessionOptions } from './resolve-session-options.js';
 import { SessionOptionsError } from './session-options.error.js';
@@ -262,5 +263,76 @@ describe('resolveSessionOptions', () => {
       ),
       { numRuns: 100 },
     );
+  });
+  describe('rotateEvery and rotationGrace', () => {
+    const stores: MemoryStore[] = [];
+    afterEach(() => {
+      stores.splice(0).forEach((store) => store.close());
+    });
+    /** A store with every method but no rotation capability (a custom store). */
+    function plainStore() {
+      const store = new MemoryStore();
+      stores.push(store);
+      const { get, set, update, touch, destroy, listByUser, destroyByUser } = store;
+      const bound = (fn: (...args: never[]) => unknown) => fn.bind(store);
+      return {
+        supportsReplaces: true,
+        get: bound(get),
+        set: bound(set),
+        update: bound(update),
+        touch: bound(touch),
+        destroy: bound(destroy),
+        listByUser: bound(listByUser),
+        destroyByUser: bound(destroyByUser),
+      } as unknown as SessionModuleOptions['store'];
+    }
+
+    it('are off by default', () => {
+      expect(resolveSessionOptions({ secret: SECRET }).rotation).toBeNull();
+    });
+
+    it('resolve with a 10 s default grace', () => {
+      expect(resolveSessionOptions({ secret: SECRET, rotateEvery: '15m' }).rotation).toEqual({
+        everyMs: 900_000,
+        graceMs: 10_000,
+      });
+      expect(
+        resolveSessionOptions({ secret: SECRET, rotateEvery: 60_000, rotationGrace: '2s' })
+          .rotation,
+      ).toEqual({ everyMs: 60_000, graceMs: 2_000 });
+    });
+
+    it("are refused with store: 'cookie', saying why", () => {
+      expect(problemsOf({ store: 'cookie', rotateEvery: '15m' })).toEqual([
+        expect.stringMatching(/^rotateEvery needs a server-side store: with store: 'cookie'/),
+      ]);
+    });
+
+    it('are refused for a store without supportsRotation, naming the capability', () => {
+      expect(problemsOf({ store: plainStore(), rotateEvery: '15m' })).toEqual([
+        expect.stringMatching(/rotateEvery needs a store with supportsRotation/),
+      ]);
+    });
+
+    it('refuse a grace that is not shorter than the period, a bad duration, or a grace alone', () => {
+      expect(problemsOf({ rotateEvery: '10s', rotationGrace: '10s' })).toEqual([
+        expect.stringMatching(/^rotationGrace \(10000 ms\) must be shorter than rotateEvery/),
+      ]);
+      expect(problemsOf({ rotateEvery: 'soon' })).toEqual([
+        expect.stringMatching(/^rotateEvery must be a positive number of ms/),
+      ]);
+      expect(problemsOf({ rotateEvery: '1m', rotationGrace: 0 })).toEqual([
+        expect.stringMatching(/^rotationGrace must be a positive number of ms/),
+      ]);
+      expect(problemsOf({ rotationGrace: '5s' })).toEqual([
+        'rotationGrace has no effect without rotateEvery; set rotateEvery, or remove rotationGrace',
+      ]);
+    });
+
+    it('a typo of either is caught with a hint', () => {
+      expect(problemsOf({ rotateEvry: '15m' } as Partial<SessionModuleOptions>)[0]).toContain(
+        'rotateEvery',
+      );
+    });
   });
 });

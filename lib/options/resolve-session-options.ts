@@ -17,6 +17,8 @@ import {
   csrfProblems,
   durationProblem,
   messagesOf,
+  ROTATION_GRACE_DEFAULT,
+  rotationProblems,
   secretProblems,
   socketCheckProblem,
   storeProblems,
@@ -66,6 +68,8 @@ export interface ResolvedSessionOptions {
   readonly stateless: boolean;
   /** Hijack signals, or `null` when off. */
   readonly hijackSignals: ResolvedHijackSignals | null;
+  /** Token rotation (`rotateEvery`, `rotationGrace`), or `null` when off (the default). */
+  readonly rotation: { readonly everyMs: number; readonly graceMs: number } | null;
 }
 
 export const SESSION_DEFAULTS = {
@@ -124,6 +128,7 @@ export function resolveSessionOptions(options: SessionModuleOptions): ResolvedSe
     ...transportProblems(options.transport ?? ['cookie']),
     ...csrfProblems(options.csrf ?? true),
     ...hijackSignalsProblems(options),
+    ...rotationProblems(options),
   ];
   if (problems.length === 0) {
     problems.push(...cookieProblems(cookie, options));
@@ -185,5 +190,12 @@ export function resolveSessionOptions(options: SessionModuleOptions): ResolvedSe
     encryptAtRest: options.encryptAtRest ?? storesOutsideProcess(options.store),
     stateless: options.store === 'cookie',
     hijackSignals: resolveHijackSignals(options),
+    rotation:
+      options.rotateEvery === undefined
+        ? null
+        : Object.freeze({
+            everyMs: toMilliseconds(options.rotateEvery),
+            graceMs: toMilliseconds(options.rotationGrace ?? ROTATION_GRACE_DEFAULT),
+          }),
   });
 }

@@ -19,6 +19,8 @@ const KNOWN_KEYS = {
     'maxSessionsPerUser',
     'sessionLimitPolicy',
     'hijackSignals',
+    'rotateEvery',
+    'rotationGrace',
   ],
   'cookie.': ['name', 'secure', 'httpOnly', 'sameSite', 'path', 'domain', 'persistent'],
   'csrf.': ['trustedOrigins', 'headerName', 'fieldName'],

@@ -8,6 +8,7 @@ import type {
   SessionRecord,
   SessionSetResult,
   SessionStore,
+  SessionTombstone,
   SessionTouch,
   SessionUpdateOptions,
   SessionWriteOptions,
@@ -30,6 +31,11 @@ export class WatchedStore implements SessionStore {
   /** The inner store's: a move is atomic only where the store says so. */
   get supportsReplaces(): boolean | undefined {
     return this.inner.supportsReplaces;
+  }
+
+  /** The inner store's: rotation is offered only where the store implements it. */
+  get supportsRotation(): boolean | undefined {
+    return this.inner.supportsRotation;
   }
 
   /** Sets the one listener told of calls that may have ended sessions. */
@@ -69,6 +75,20 @@ export class WatchedStore implements SessionStore {
   async destroy(id: string): Promise<void> {
     await this.inner.destroy(id);
     this.tell({ ids: [id] });
+  }
+
+  getTombstone(id: string): Promise<SessionTombstone | null> {
+    return this.inner.getTombstone?.(id) ?? Promise.resolve(null);
+  }
+
+  async destroyRotated(id: string): Promise<string[]> {
+    if (this.inner.destroyRotated === undefined) {
+      await this.destroy(id);
+      return [];
+    }
+    const ended = await this.inner.destroyRotated(id);
+    this.tell({ ids: [id, ...ended] });
+    return ended;
   }
 
   async destroyByUser(userId: string, exceptId?: string): Promise<number> {

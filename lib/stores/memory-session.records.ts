@@ -34,7 +34,18 @@ export function storedCopyOf(record: SessionRecord): StoredSession {
     userAgent: record.userAgent,
     position: 0,
   };
+  copyRotation(record, copy);
   return withClient(copy, record);
+}
+
+/** The rotation fields, when the record has them (it has none until its first rotation). */
+function copyRotation(record: SessionRecord, copy: SessionRecord): void {
+  if (record.rotatedAt !== undefined) {
+    copy.rotatedAt = record.rotatedAt;
+  }
+  if (record.originId !== undefined) {
+    copy.originId = record.originId;
+  }
 }
 
 export function copyOf(record: SessionRecord): SessionRecord {
@@ -49,6 +60,7 @@ export function copyOf(record: SessionRecord): SessionRecord {
     absoluteExpiresAt: record.absoluteExpiresAt,
     userAgent: record.userAgent,
   };
+  copyRotation(record, copy);
   return withClient(copy, record);
 }
 

@@ -424,4 +424,38 @@ describe('MemoryStore', () => {
       expect((await store.listByUser('u')).map((r) => r.id)).toEqual(['fresh']);
     });
   });
+  describe('tombstones of rotated-out tokens', () => {
+    const rotation = { graceEndsAt: T0 + 10_000, successor: 'sealed' };
+
+    it('are bounded by maxTombstones: the oldest is forgotten, and its token then opens nothing', async () => {
+      const { store } = newStore({ maxTombstones: 2 });
+      let current = record('s0', { userId: 'u' });
+      await store.set(current, MINUTE);
+      for (let i = 1; i <= 3; i++) {
+        const next = record(`s${i}`, { userId: 'u', rotatedAt: T0 });
+        await store.set(next, MINUTE, { replaces: current.id, rotation });
+        current = next;
+      }
+      expect(store.tombstoneCount).toBe(2);
+      expect(await store.getTombstone('s0')).toBeNull();
+      expect(await store.get('s0')).toBeNull();
+      expect((await store.getTombstone('s1'))?.successorId).toBe('s2');
+      expect((await store.getTombstone('s2'))?.successorId).toBe('s3');
+      expect(store.size).toBe(1);
+    });
+
+    it('are swept at the absolute expiry of their session', async () => {
+      const { store, clock } = newStore({ maxSessions: 3 });
+      await store.set(record('a', { userId: 'u' }), MINUTE);
+      await store.set(record('b', { userId: 'u' }), MINUTE, { replaces: 'a', rotation });
+      expect(store.tombstoneCount).toBe(1);
+      clock.current = T0 + 12 * 60 * MINUTE - 1;
+      store.sweepExpired();
+      expect(store.tombstoneCount).toBe(1);
+      clock.current += 1;
+      store.sweepExpired();
+      expect(store.tombstoneCount).toBe(0);
+      expect(await store.getTombstone('a')).toBeNull();
+    });
+  });
 });

@@ -10,6 +10,7 @@ import type {
   SessionRecord,
   SessionSetResult,
   SessionStore,
+  SessionTombstone,
   StoreExpiry,
   SessionTouch,
   SessionUpdateOptions,
@@ -17,6 +18,7 @@ import type {
 } from '../interfaces/session-store.interface.js';
 import { copyOf, RecencyList, storedCopyOf, type StoredSession } from './memory-session.records.js';
 import type { MemoryStoreOptions } from './memory-store.options.js';
+import { MemoryTombstones } from './memory-tombstones.js';
 
 export type { MemoryStoreOptions } from './memory-store.options.js';
 
@@ -41,8 +43,10 @@ export type { MemoryStoreOptions } from './memory-store.options.js';
  */
 export class MemoryStore implements SessionStore {
   readonly supportsReplaces = true;
+  readonly supportsRotation = true;
   private readonly authenticated: RecencyList;
   private readonly anonymous: RecencyList;
+  private readonly tombstones: MemoryTombstones;
   private readonly idsByUser = new Map<string, Set<string>>();
   private readonly now: () => number;
   private readonly sweepTimer: NodeJS.Timeout;
@@ -53,6 +57,7 @@ export class MemoryStore implements SessionStore {
     this.authenticated = new RecencyList(maxSessions);
     this.anonymous = new RecencyList(options.maxAnonymousSessions ?? maxSessions);
     this.now = options.now ?? Date.now;
+    this.tombstones = new MemoryTombstones(options.maxTombstones ?? maxSessions, this.now);
     this.sweepTimer = setInterval(() => this.sweepExpired(), options.sweepIntervalMs ?? 60_000);
     this.sweepTimer.unref();
   }
@@ -60,6 +65,11 @@ export class MemoryStore implements SessionStore {
   /** Number of sessions held, expired ones not yet swept included. */
   get size(): number {
     return this.authenticated.sessions.size + this.anonymous.sessions.size;
+  }
+
+  /** Number of tombstones of rotated-out tokens held (see `maxTombstones`). */
+  get tombstoneCount(): number {
+    return this.tombstones.size;
   }
 
   async get(id: string): Promise<SessionRecord | null> {
@@ -107,6 +117,16 @@ export class MemoryStore implements SessionStore {
     }
     if (replaced !== undefined) {
       this.remove(replaced);
+      if (options.rotation !== undefined) {
+        const { graceEndsAt, successor } = options.rotation;
+        const tombstone = {
+          successorId: record.id,
+          graceEndsAt,
+          successor,
+          userId: replaced.userId,
+        };
+        this.tombstones.add(replaced.id, tombstone, replaced.absoluteExpiresAt);
+      }
     }
     const previous = this.find(record.id);
     if (previous !== undefined) {
@@ -168,6 +188,20 @@ export class MemoryStore implements SessionStore {
     }
   }
 
+  async getTombstone(id: string): Promise<SessionTombstone | null> {
+    return this.find(id) === undefined ? this.tombstones.get(id) : null;
+  }
+
+  async destroyRotated(id: string): Promise<string[]> {
+    return this.tombstones.endChain(id, (next) => {
+      const record = this.find(next);
+      if (record !== undefined) {
+        this.remove(record);
+      }
+      return record?.id ?? null;
+    });
+  }
+
   async listByUser(userId: string, limit?: number): Promise<SessionRecord[]> {
     const live = this.liveSessionsOf(userId);
     const from = limit === undefined ? 0 : Math.max(0, live.length - limit);
@@ -204,6 +238,7 @@ export class MemoryStore implements SessionStore {
    * sessions behind it were used more recently. Expired sessions further in are caught on read.
    */
   sweepExpired(): void {
+    this.tombstones.sweep();
     const now = this.now();
     for (const list of [this.anonymous, this.authenticated]) {
       for (const record of list.sessions.values()) {

@@ -11,6 +11,12 @@ export interface MemoryStoreOptions {
    * Default: `maxSessions`.
    */
   maxAnonymousSessions?: number;
+  /**
+   * Most tombstones of rotated-out tokens kept (`rotateEvery`); beyond it the oldest is
+   * forgotten, after which its token opens nothing and a replay of it is no longer reported as
+   * theft. Default: `maxSessions`. See the README's "Token rotation".
+   */
+  maxTombstones?: number;
   /** How often expired sessions are swept, in ms. Default 60 000. */
   sweepIntervalMs?: number;
   /** Clock, for tests. Default `Date.now`. */

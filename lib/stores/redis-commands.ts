@@ -2,6 +2,7 @@ import { DESTROY_OWNED_SCRIPT, INDEX_SCRIPT, PRUNE_SCRIPT } from './redis-index-
 import {
   CLAIM_SCRIPT,
   CLIENT_SCRIPT,
+  DESTROY_ROTATED_SCRIPT,
   MOVE_SCRIPT,
   UPDATE_SCRIPT,
   WRITE_SCRIPT,
@@ -21,6 +22,7 @@ export interface ScriptClient {
   nestSecureSessionPrune: ScriptCall;
   nestSecureSessionDestroyOwned: ScriptCall;
   nestSecureSessionClient: ScriptCall;
+  nestSecureSessionDestroyRotated: ScriptCall;
 }
 
 export type IndexReply = ['ok' | 'check' | 'refuse' | 'revoked', string[]];
@@ -39,6 +41,7 @@ export const SCRIPTS: Record<keyof ScriptClient, { lua: string; numberOfKeys?: n
   nestSecureSessionPrune: { lua: PRUNE_SCRIPT, numberOfKeys: 4 },
   nestSecureSessionDestroyOwned: { lua: DESTROY_OWNED_SCRIPT, numberOfKeys: 1 },
   nestSecureSessionClient: { lua: CLIENT_SCRIPT, numberOfKeys: 1 },
+  nestSecureSessionDestroyRotated: { lua: DESTROY_ROTATED_SCRIPT, numberOfKeys: 1 },
 };
 
 /** Parts of a user's index, all in the slot of the tag `{u:<userId>}`. */

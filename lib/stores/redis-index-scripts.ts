@@ -55,7 +55,8 @@ return 1
  * KEYS idx, exp, ev, mv [, new session hash [, replaced session hash]] — the session hashes on a
  * single node only: the session is then written here, and the replaced one ended, in the same
  * step. ARGV: id, createdAt, absoluteExpiresAt, now, limit (-1: none), policy, checked
- * ('1'|'0'), replaced id ('' for none), nDead, nDead × dead id, [ttlMs, field, value, ...].
+ * ('1'|'0'), replaced id ('' for none), nDead, nDead × dead id, [graceEndsAt, successor ('' but
+ * for a token rotation), ttlMs, field, value, ...].
  *
  * Entries past their absolute expiry and the `dead` ids (sessions the caller found gone) are
  * dropped first. A replaced id of this user that is being evicted means the session it moves
@@ -134,12 +135,12 @@ for _, key in ipairs({idx, exp, ev, mv}) do
 end
 if #KEYS >= 5 then
   if #KEYS == 6 then
-    claim(KEYS[6], id, now)
+    claim(KEYS[6], id, now, ARGV[10 + nDead], ARGV[11 + nDead])
     if movesOwn then
       forget(replaced)
     end
   end
-  writeSession(KEYS[5], ARGV, 10 + nDead)
+  writeSession(KEYS[5], ARGV, 12 + nDead)
 elseif movesOwn then
   redis.call('SADD', mv, replaced)
 end

@@ -1,9 +1,11 @@
 import { SessionLimitExceededError, SessionRevokedError } from '../core/session.errors.js';
 import type {
   SessionRecord,
+  SessionRotation,
   SessionSetResult,
   SessionWriteOptions,
 } from '../interfaces/session-store.interface.js';
+import { assertValue } from './redis-record.codec.js';
 import {
   userKeys,
   type DestroyReply,
@@ -25,6 +27,7 @@ export async function moveAnonymous(
   now: number,
   ttl: number,
   fields: string[],
+  rotation: SessionRotation | undefined,
 ): Promise<void> {
   if (!ctx.client.isCluster) {
     const moved = await ctx.scripts.nestSecureSessionMove(
@@ -32,6 +35,7 @@ export async function moveAnonymous(
       replaced,
       record.id,
       now,
+      ...rotationArgs(rotation),
       ttl,
       ...fields,
     );
@@ -40,7 +44,7 @@ export async function moveAnonymous(
     }
   } else {
     await ctx.scripts.nestSecureSessionWrite(key, ttl, ...fields);
-    if (!(await claim(ctx, replaced, record.id, now))) {
+    if (!(await claim(ctx, replaced, record.id, now, rotation))) {
       await ctx.client.del(key);
       throw new SessionRevokedError();
     }
@@ -92,7 +96,7 @@ export async function setForUser(
       replaces ?? '',
       dead?.length ?? 0,
       ...(dead ?? []),
-      ...(together ? [ttl, ...fields] : []),
+      ...(together ? [...rotationArgs(options.rotation), ttl, ...fields] : []),
     ) as Promise<IndexReply>;
   let indexed = false;
   try {
@@ -109,7 +113,7 @@ export async function setForUser(
     indexed = true;
     const gone = [...ids];
     if (!together && replaced !== null && replaces !== undefined) {
-      if (!(await claim(ctx, replaced, record.id, now))) {
+      if (!(await claim(ctx, replaced, record.id, now, options.rotation))) {
         throw new SessionRevokedError();
       }
       gone.push(replaces);
@@ -140,8 +144,17 @@ async function claim(
   replaced: string,
   id: string,
   now: number,
+  rotation: SessionRotation | undefined,
 ): Promise<boolean> {
-  return Number(await ctx.scripts.nestSecureSessionClaim(replaced, id, now)) === 1;
+  const args = rotationArgs(rotation);
+  return Number(await ctx.scripts.nestSecureSessionClaim(replaced, id, now, ...args)) === 1;
+}
+
+/** A rotation's tombstone arguments (graceEndsAt, successor), or two '' for a plain move. */
+function rotationArgs(rotation: SessionRotation | undefined): (string | number)[] {
+  return rotation === undefined
+    ? ['', '']
+    : [Math.floor(rotation.graceEndsAt), assertValue('successor', rotation.successor)];
 }
 
 /**

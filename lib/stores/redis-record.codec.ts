@@ -1,5 +1,9 @@
 import { asClientFingerprint } from '../core/client-fingerprint.js';
-import type { ClientFingerprint, SessionRecord } from '../interfaces/session-store.interface.js';
+import type {
+  ClientFingerprint,
+  SessionRecord,
+  SessionTombstone,
+} from '../interfaces/session-store.interface.js';
 import { DATA_FIELD_PREFIX, FIELD } from './redis-scripts.js';
 
 /** A TTL in whole milliseconds; rejects one that is not finite. */
@@ -43,6 +47,12 @@ export function encodeRecord(record: SessionRecord): string[] {
   }
   if (record.client != null) {
     fields.push(FIELD.client, encodeClient(record.client));
+  }
+  if (record.rotatedAt !== undefined) {
+    fields.push(FIELD.rotatedAt, String(record.rotatedAt));
+  }
+  if (record.originId !== undefined) {
+    fields.push(FIELD.originId, record.originId);
   }
   let dataSize = 0;
   for (const [key, value] of Object.entries(record.data)) {
@@ -97,6 +107,14 @@ export function decodeRecord(id: string, hash: Record<string, string>): SessionR
   if (client !== null) {
     record.client = client;
   }
+  const rotatedAt = timeField(hash, FIELD.rotatedAt);
+  if (rotatedAt !== null) {
+    record.rotatedAt = rotatedAt;
+  }
+  const originId = stringField(hash, FIELD.originId);
+  if (originId !== null) {
+    record.originId = originId;
+  }
   return record;
 }
 
@@ -115,6 +133,17 @@ export function decodeClient(text: string | null): ClientFingerprint | null {
   } catch {
     return null;
   }
+}
+
+/** A rotation's tombstone from a hash, or `null` when the hash is anything else. */
+export function decodeTombstone(hash: Record<string, string>): SessionTombstone | null {
+  const successorId = stringField(hash, FIELD.movedTo);
+  const successor = stringField(hash, FIELD.successor);
+  const graceEndsAt = timeField(hash, FIELD.graceEndsAt);
+  if (successorId === null || successor === null || graceEndsAt === null) {
+    return null;
+  }
+  return { successorId, graceEndsAt, successor, userId: stringField(hash, FIELD.owner) };
 }
 
 function stringField(hash: Record<string, string>, field: string): string | null {

@@ -17,7 +17,9 @@
  *
  * A moved session leaves a tombstone, a hash holding only `movedTo` (the new id), for what was
  * left of its life: reads, updates and moves treat it as gone, and `destroyByUser` follows it, so
- * a revoke-all that listed the old id before the move still ends the new session.
+ * a revoke-all that listed the old id before the move still ends the new session. A token
+ * rotation's tombstone also holds `graceEndsAt`, `successor` and `owner` (never `userId`), and is
+ * kept until the session's absolute expiry; `destroyRotated` removes tombstones as it follows them.
  *
  * @internal
  */
@@ -35,8 +37,18 @@ export const FIELD = {
   client: 'client',
   /** Bytes of the data (keys and values, as `maxDataSize` measures it), kept by every write. */
   dataSize: 'dataSize',
+  /** When token rotation last moved the session to a new token (absent before the first). */
+  rotatedAt: 'rotatedAt',
+  /** The id before the first rotation (the CSRF token's binding). */
+  originId: 'originId',
   /** Only in a tombstone: the id the session moved to. */
   movedTo: 'movedTo',
+  /** Only in a rotation's tombstone: the end of its grace window. */
+  graceEndsAt: 'graceEndsAt',
+  /** Only in a rotation's tombstone: the sealed successor token, verbatim. */
+  successor: 'successor',
+  /** Only in a rotation's tombstone: the user (never `userId`: a tombstone is nobody's session). */
+  owner: 'owner',
 } as const;
 
 /** Prefix of data fields: a data key can never overwrite a metadata field. */
@@ -66,8 +78,10 @@ end
 
 /**
  * `claimable(key, now)`: whether the session hash is live at `now` (a session, not a tombstone,
- * neither idle nor past its absolute expiry). `claim(key, newId, now)`: ends it, leaving a
- * tombstone pointing to `newId` if it belonged to a user (whose revoke-all may follow it).
+ * neither idle nor past its absolute expiry). `claim(key, newId, now, graceEndsAt, successor)`:
+ * ends it, leaving a tombstone pointing to `newId` if it belonged to a user (whose revoke-all
+ * may follow it) for the rest of its TTL; a token rotation (`successor` not '') leaves one with
+ * the grace end, the sealed successor and the owner, kept until the absolute expiry.
  */
 export const CLAIM = `
 local function claimable(key, now)
@@ -75,7 +89,7 @@ local function claimable(key, now)
   local absolute, idle = tonumber(meta[1] or ''), tonumber(meta[2] or '')
   return absolute ~= nil and idle ~= nil and absolute > now and idle > now
 end
-local function claim(key, newId, now)
+local function claim(key, newId, now, graceEndsAt, successor)
   if not claimable(key, now) then
     return false
   end
@@ -85,7 +99,14 @@ local function claim(key, newId, now)
     left = tonumber(meta[2]) - now
   end
   redis.call('DEL', key)
-  if meta[1] then
+  if successor ~= nil and successor ~= '' then
+    redis.call('HSET', key, '${FIELD.movedTo}', newId, '${FIELD.graceEndsAt}', graceEndsAt,
+      '${FIELD.successor}', successor)
+    if meta[1] then
+      redis.call('HSET', key, '${FIELD.owner}', meta[1])
+    end
+    redis.call('PEXPIRE', key, math.max(1, math.floor(tonumber(meta[2]) - now)))
+  elseif meta[1] then
     redis.call('HSET', key, '${FIELD.movedTo}', newId)
     redis.call('PEXPIRE', key, math.max(1, math.floor(left)))
   end
@@ -105,23 +126,24 @@ return 1
 /**
  * Moves an anonymous session to a new id, atomically (single node): writes the new hash only if
  * the replaced one is live, and ends that one. KEYS[1] new session hash, KEYS[2] replaced hash.
- * ARGV: newId, now, ttlMs, field, value... Returns 1, or 0 (the replaced session is gone).
+ * ARGV: newId, now, graceEndsAt, successor ('' unless a rotation), ttlMs, field, value...
+ * Returns 1, or 0 (the replaced session is gone).
  */
 export const MOVE_SCRIPT = `${CHUNKS}${WRITE_SESSION}${CLAIM}
-if not claim(KEYS[2], ARGV[1], tonumber(ARGV[2])) then
+if not claim(KEYS[2], ARGV[1], tonumber(ARGV[2]), ARGV[3], ARGV[4]) then
   return 0
 end
-writeSession(KEYS[1], ARGV, 3)
+writeSession(KEYS[1], ARGV, 5)
 return 1
 `;
 
 /**
  * The replaced half of a move on a Cluster, run after the new session is written and indexed:
- * ends the replaced session if it is live. KEYS[1] replaced hash. ARGV: newId, now.
- * Returns 1, or 0 (gone: the move must be undone).
+ * ends the replaced session if it is live. KEYS[1] replaced hash. ARGV: newId, now,
+ * graceEndsAt, successor ('' unless a rotation). Returns 1, or 0 (gone: the move must be undone).
  */
 export const CLAIM_SCRIPT = `${CLAIM}
-if claim(KEYS[1], ARGV[1], tonumber(ARGV[2])) then
+if claim(KEYS[1], ARGV[1], tonumber(ARGV[2]), ARGV[3], ARGV[4]) then
   return 1
 end
 return 0
@@ -138,6 +160,24 @@ if redis.call('HEXISTS', KEYS[1], '${FIELD.absoluteExpiresAt}') == 0 then
 end
 redis.call('HSET', KEYS[1], '${FIELD.client}', ARGV[1])
 return 1
+`;
+
+/**
+ * One step of `destroyRotated`: deletes a live session hash, or removes a tombstone and names
+ * the id it points to (the caller follows it). KEYS[1] session hash. Returns {1, ''} (a session
+ * was deleted), {0, nextId} (a tombstone), {0, ''} (nothing there).
+ */
+export const DESTROY_ROTATED_SCRIPT = `
+local meta = redis.call('HMGET', KEYS[1], '${FIELD.createdAt}', '${FIELD.movedTo}')
+if meta[1] then
+  redis.call('DEL', KEYS[1])
+  return {1, ''}
+end
+if meta[2] then
+  redis.call('DEL', KEYS[1])
+  return {0, meta[2]}
+end
+return {0, ''}
 `;
 
 /**

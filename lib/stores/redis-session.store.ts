@@ -8,6 +8,7 @@ import type {
   SessionRecord,
   SessionSetResult,
   SessionStore,
+  SessionTombstone,
   SessionTouch,
   SessionUpdateOptions,
   SessionWriteOptions,
@@ -19,6 +20,7 @@ import { destroyByUser, listByUser } from './redis-listing.js';
 import { decodeRecord } from './redis-record.codec.js';
 import { RedisRevocations, type RedisRevocationClient } from './redis-revocations.js';
 import type { RedisStoreClient, RedisStoreOptions } from './redis-store.options.js';
+import { destroyRotated, getTombstone } from './redis-rotation.js';
 import { touchRecord, updateRecord, writeClient, writeRecord } from './redis-writes.js';
 
 export type { RedisStoreClient, RedisStoreOptions } from './redis-store.options.js';
@@ -107,6 +109,8 @@ export type { RedisStoreClient, RedisStoreOptions } from './redis-store.options.
  */
 export class RedisStore implements SessionStore, RevocationStore {
   readonly supportsReplaces = true;
+  /** Token rotation: a rotated-out id's hash becomes a tombstone (see `redis-rotation.ts`). */
+  readonly supportsRotation = true;
   /** The key prefix in use. */
   readonly prefix: string;
   private readonly client: RedisStoreClient;
@@ -197,6 +201,14 @@ export class RedisStore implements SessionStore, RevocationStore {
   /** One `DEL`; the user's index entry is dropped lazily (see the class notes). */
   async destroy(id: string): Promise<void> {
     await this.client.del(this.sessionKey(id));
+  }
+
+  getTombstone(id: string): Promise<SessionTombstone | null> {
+    return getTombstone(this.context, id);
+  }
+
+  destroyRotated(id: string): Promise<string[]> {
+    return destroyRotated(this.context, id);
   }
 
   listByUser(userId: string, limit?: number): Promise<SessionRecord[]> {

@@ -36,7 +36,7 @@ export async function writeRecord(
   if (replaced === null) {
     await ctx.scripts.nestSecureSessionWrite(key, ttl, ...fields);
   } else {
-    await moveAnonymous(ctx, record, key, replaced, now, ttl, fields);
+    await moveAnonymous(ctx, record, key, replaced, now, ttl, fields, options.rotation);
   }
   return { evicted: [] };
 }

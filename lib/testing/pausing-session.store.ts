@@ -4,6 +4,7 @@ import type {
   SessionRecord,
   SessionSetResult,
   SessionStore,
+  SessionTombstone,
   SessionTouch,
   SessionUpdateOptions,
   SessionWriteOptions,
@@ -12,7 +13,16 @@ import type {
 
 /** The `SessionStore` methods a `PausingStore` can hold. */
 export type PausableMethod =
-  'get' | 'set' | 'update' | 'touch' | 'destroy' | 'listByUser' | 'destroyByUser' | 'setClient';
+  | 'get'
+  | 'set'
+  | 'update'
+  | 'touch'
+  | 'destroy'
+  | 'listByUser'
+  | 'destroyByUser'
+  | 'setClient'
+  | 'getTombstone'
+  | 'destroyRotated';
 
 /** Calls held by `PausingStore.hold()`: they wait, before reaching the store, until released. */
 export interface HeldCalls {
@@ -54,6 +64,10 @@ export class PausingStore implements SessionStore {
 
   get supportsReplaces(): boolean | undefined {
     return this.inner.supportsReplaces;
+  }
+
+  get supportsRotation(): boolean | undefined {
+    return this.inner.supportsRotation;
   }
 
   /**
@@ -137,6 +151,24 @@ export class PausingStore implements SessionStore {
 
   watchExpiry(listener: (expiry: StoreExpiry) => void): () => void {
     return this.inner.watchExpiry?.(listener) ?? (() => undefined);
+  }
+
+  /** The inner store's `getTombstone` (`null` for a store without rotation). */
+  getTombstone(id: string): Promise<SessionTombstone | null> {
+    return this.pass('getTombstone', [id], () =>
+      this.inner.getTombstone === undefined ? Promise.resolve(null) : this.inner.getTombstone(id),
+    );
+  }
+
+  /** The inner store's `destroyRotated` (a plain `destroy` for a store without rotation). */
+  destroyRotated(id: string): Promise<string[]> {
+    return this.pass('destroyRotated', [id], async () => {
+      if (this.inner.destroyRotated === undefined) {
+        await this.inner.destroy(id);
+        return [];
+      }
+      return this.inner.destroyRotated(id);
+    });
   }
 
   close(): Promise<void> | void {

@@ -4,6 +4,7 @@ import { registerGetSetTests, registerTouchDestroyTests } from './session-store.
 import { registerOddInputTests } from './session-store.odd-input.js';
 import { registerClientTests } from './session-store.client.js';
 import { registerReportTests } from './session-store.reports.js';
+import { registerRotationTests } from './session-store.rotation.js';
 import { registerUserIndexTests, registerUserLimitTests } from './session-store.per-user.js';
 import { registerUpdateTests } from './session-store.updates.js';
 
@@ -62,7 +63,10 @@ export interface SessionStoreConformanceOptions {
  * evicted by a login or expires, must reject with `SessionRevokedError` and write nothing. It
  * also checks what a store reports (the sessions `set` evicted, expiries from `watchExpiry`;
  * required with `reportsEvictions` / `reportsExpiry`) and, for a store with `setClient`, that the
- * client fingerprint of hijack signals round-trips verbatim and never brings a session back.
+ * client fingerprint of hijack signals round-trips verbatim and never brings a session back. A
+ * store that declares `supportsRotation` is also held to token rotation: the move and its
+ * tombstone in one step, one successor for concurrent rotations, no resurrection through a
+ * tombstone, and `destroyRotated` racing rotations.
  *
  * The suite takes the runner's `describe`/`it` as a parameter (or uses its globals) and asserts
  * with `node:assert`, so it has no dependency on any test framework: importing it never pulls
@@ -142,6 +146,10 @@ export function runSessionStoreConformance(options: SessionStoreConformanceOptio
 
     runner.describe('client fingerprint (hijack signals; stores with setClient)', () => {
       registerClientTests(test);
+    });
+
+    runner.describe('token rotation (supportsRotation; forced interleavings)', () => {
+      registerRotationTests(test, shortTtl);
     });
 
     runner.describe('odd input', () => {

@@ -2,12 +2,14 @@ import { sessionIdOf, signToken, verifySignedToken } from '../../crypto/session-
 import type { SessionEvents } from '../../events/session-events.js';
 import type {
   SessionRecord,
+  SessionRotation,
   SessionStore,
   SessionUpdateOptions,
   SessionWriteOptions,
 } from '../../interfaces/session-store.interface.js';
 import type { ResolvedSessionOptions } from '../../options/resolve-session-options.js';
 import { dropPrototypeKeys } from '../session-data.codec.js';
+import type { TokenRotation } from '../session-rotation.js';
 import { isExpired, touchAt } from '../session-record.js';
 import { failClosed } from '../session.errors.js';
 import type {
@@ -34,6 +36,7 @@ export class ServerSidePersistence implements SessionPersistence {
     private readonly store: SessionStore,
     private readonly options: ResolvedSessionOptions,
     private readonly events: SessionEvents,
+    private readonly rotation: TokenRotation | null = null,
   ) {
     this.sealsValues = options.encryptAtRest;
     this.updateOptions = Object.freeze({ maxDataSize: options.maxDataSize });
@@ -43,7 +46,7 @@ export class ServerSidePersistence implements SessionPersistence {
     return sessionIdOf(token);
   }
 
-  async open(value: string, now: number): Promise<OpenedSession | null> {
+  async open(value: string, now: number, renewable = true): Promise<OpenedSession | null> {
     const verified = verifySignedToken(value, this.options.signingKeys);
     if (verified === null) {
       return null;
@@ -51,7 +54,12 @@ export class ServerSidePersistence implements SessionPersistence {
     const id = verified.id;
     const record = await failClosed(this.store.get(id));
     if (record === null) {
-      return null;
+      if (!renewable || this.rotation === null) {
+        return null;
+      }
+      // A rotated-out token: its successor in the grace window, theft after it.
+      const successor = await this.rotation.successorOf(id, verified.token, now, false);
+      return successor === null ? null : { ...successor, stale: true };
     }
     if (isExpired(record, now)) {
       await failClosed(this.store.destroy(id));
@@ -72,9 +80,8 @@ export class ServerSidePersistence implements SessionPersistence {
       }
       Object.assign(record, touch);
       const replaces = this.store.supportsReplaces === true ? work.replaces : null;
-      const result = await failClosed(
-        this.store.set(record, ttlMs, this.writeOptions(record.userId, replaces)),
-      );
+      const write = this.writeOptions(record.userId, replaces, work.rotation);
+      const result = await failClosed(this.store.set(record, ttlMs, write));
       const evicted = result?.evicted ?? [];
       if (evicted.length > 0) {
         this.events.emit({
@@ -112,16 +119,26 @@ export class ServerSidePersistence implements SessionPersistence {
     return false;
   }
 
+  /** With token rotation, an id that was rotated out ends the session it was rotated into. */
   async end(ids: readonly string[]): Promise<void> {
-    await failClosed(Promise.all(ids.map((id) => this.store.destroy(id))));
+    const { store } = this;
+    const destroyRotated = this.rotation === null ? undefined : store.destroyRotated?.bind(store);
+    const destroy = async (id: string): Promise<void> => {
+      await (destroyRotated?.(id) ?? store.destroy(id));
+    };
+    await failClosed(Promise.all(ids.map(destroy)));
   }
 
   private writeOptions(
     userId: string | null,
     replaces: string | null,
+    rotation: SessionRotation | undefined,
   ): SessionWriteOptions | undefined {
     const limit = userId === null ? undefined : this.options.sessionLimit;
-    return replaces === null ? limit : { ...limit, replaces };
+    if (replaces === null) {
+      return limit;
+    }
+    return rotation === undefined ? { ...limit, replaces } : { ...limit, replaces, rotation };
   }
 
   private signed(token: string | null): string | null {

@@ -1,4 +1,4 @@
-import type { SessionRecord } from '../../interfaces/session-store.interface.js';
+import type { SessionRecord, SessionRotation } from '../../interfaces/session-store.interface.js';
 
 /** A session opened from the value a request presented. */
 export interface OpenedSession {
@@ -24,6 +24,8 @@ export interface SessionWork {
    * `null`. A persistence that can end it atomically with the save says so in `replaced`.
    */
   readonly replaces: string | null;
+  /** With `replaces`: the move is a token rotation, which leaves this tombstone for it. */
+  readonly rotation?: SessionRotation;
   readonly now: number;
 }
 
@@ -47,8 +49,13 @@ export interface SessionPersistence {
   readonly sealsValues: boolean;
   /** The public id of a session with this token. */
   idOf(token: string): string;
-  /** The live session a presented value names, or `null` (forged, expired, revoked). */
-  open(value: string, now: number): Promise<OpenedSession | null>;
+  /**
+   * The live session a presented value names, or `null` (forged, expired, revoked). `renewable`
+   * (default `true`) says whether this exchange can hand the client a new value: where it
+   * cannot (a WebSocket message, `fromHeaders`), a rotated-out token opens nothing and is never
+   * taken for theft (see `TokenRotation`).
+   */
+  open(value: string, now: number, renewable?: boolean): Promise<OpenedSession | null>;
   /**
    * Saves what a request changed, in one round trip where there is anything to save. Rejects
    * with `SessionRevokedError` when the session (or the one it replaces) ended meanwhile.
