@@ -6,4 +6,5 @@ runSessionStoreConformance({
   name: 'MemoryStore',
   createStore: () => new MemoryStore(),
   runner: { describe, it },
+  deviceBinding: true,
 });

@@ -36,6 +36,7 @@ runSessionStoreConformance({
   name: 'RedisStore on a 3-master Redis Cluster',
   createStore: () => new RedisStore({ client, prefix }),
   runner: { describe, it },
+  deviceBinding: true,
 });
 
 runRevocationStoreConformance({

@@ -39,6 +39,7 @@ runSessionStoreConformance({
   name: `RedisStore on a single node (${REDIS_URL})`,
   createStore: () => new RedisStore({ client: shared, prefix }),
   runner: { describe, it },
+  deviceBinding: true,
 });
 
 let sequence = 0;

@@ -17,6 +17,7 @@ export class RecencyList {
 
 /** A record as the store keeps it: its own copy, with its place in the recency order. */
 export interface StoredSession extends SessionRecord {
+  deviceBinding: string | null;
   position: number;
 }
 
@@ -32,12 +33,14 @@ export function storedCopyOf(record: SessionRecord): StoredSession {
     expiresAt: record.expiresAt,
     absoluteExpiresAt: record.absoluteExpiresAt,
     userAgent: record.userAgent,
+    deviceBinding: record.deviceBinding ?? null,
     position: 0,
   };
 }
 
+/** A copy for a caller; `deviceBinding` only when one is set, as the contract returns it. */
 export function copyOf(record: SessionRecord): SessionRecord {
-  return {
+  const copy: SessionRecord = {
     id: record.id,
     userId: record.userId,
     data: { ...record.data },
@@ -48,4 +51,8 @@ export function copyOf(record: SessionRecord): SessionRecord {
     absoluteExpiresAt: record.absoluteExpiresAt,
     userAgent: record.userAgent,
   };
+  if (record.deviceBinding != null) {
+    copy.deviceBinding = record.deviceBinding;
+  }
+  return copy;
 }

@@ -1,4 +1,5 @@
 import { DESTROY_OWNED_SCRIPT, INDEX_SCRIPT, PRUNE_SCRIPT } from './redis-index-scripts.js';
+import { SWAP_BINDING_SCRIPT } from './redis-binding.js';
 import { CLAIM_SCRIPT, MOVE_SCRIPT, UPDATE_SCRIPT, WRITE_SCRIPT } from './redis-scripts.js';
 import type { RedisStoreClient } from './redis-session.store.js';
 
@@ -14,6 +15,7 @@ export interface ScriptClient {
   nestSecureSessionIndex: ScriptCall;
   nestSecureSessionPrune: ScriptCall;
   nestSecureSessionDestroyOwned: ScriptCall;
+  nestSecureSessionSwapBinding: ScriptCall;
 }
 
 export type IndexReply = ['ok' | 'check' | 'refuse' | 'revoked', string[]];
@@ -31,6 +33,7 @@ export const SCRIPTS: Record<keyof ScriptClient, { lua: string; numberOfKeys?: n
   nestSecureSessionIndex: { lua: INDEX_SCRIPT },
   nestSecureSessionPrune: { lua: PRUNE_SCRIPT, numberOfKeys: 4 },
   nestSecureSessionDestroyOwned: { lua: DESTROY_OWNED_SCRIPT, numberOfKeys: 1 },
+  nestSecureSessionSwapBinding: { lua: SWAP_BINDING_SCRIPT, numberOfKeys: 1 },
 };
 
 /** Parts of a user's index, all in the slot of the tag `{u:<userId>}`. */

@@ -40,6 +40,9 @@ export function encodeRecord(record: SessionRecord): string[] {
   if (record.userAgent !== null) {
     fields.push(FIELD.userAgent, record.userAgent);
   }
+  if (record.deviceBinding != null) {
+    fields.push(FIELD.deviceBinding, record.deviceBinding);
+  }
   let dataSize = 0;
   for (const [key, value] of Object.entries(record.data)) {
     fields.push(DATA_FIELD_PREFIX + key, assertValue(key, value));
@@ -78,7 +81,9 @@ export function decodeRecord(id: string, hash: Record<string, string>): SessionR
   ) {
     return null;
   }
+  const deviceBinding = stringField(hash, FIELD.deviceBinding);
   return {
+    ...(deviceBinding === null ? {} : { deviceBinding }),
     id,
     userId: stringField(hash, FIELD.userId),
     data,

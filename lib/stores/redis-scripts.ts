@@ -33,6 +33,8 @@ export const FIELD = {
   userAgent: 'userAgent',
   /** Bytes of the data (keys and values, as `maxDataSize` measures it), kept by every write. */
   dataSize: 'dataSize',
+  /** The device key bound to the session (`deviceBound`), as the library encoded it. */
+  deviceBinding: 'deviceBinding',
   /** Only in a tombstone: the id the session moved to. */
   movedTo: 'movedTo',
 } as const;

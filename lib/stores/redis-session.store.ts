@@ -14,6 +14,7 @@ import { SCRIPTS, type RedisStoreContext, type ScriptClient } from './redis-comm
 import { destroyByUser, listByUser } from './redis-listing.js';
 import { decodeRecord } from './redis-record.codec.js';
 import { RedisRevocations, type RedisRevocationClient } from './redis-revocations.js';
+import { swapDeviceBinding } from './redis-binding.js';
 import { touchRecord, updateRecord, writeRecord } from './redis-writes.js';
 
 /**
@@ -197,7 +198,6 @@ export class RedisStore implements SessionStore, RevocationStore {
       client.defineCommand(name, definition);
     }
     this.client = client;
-    this.client = client;
     this.context = {
       client,
       scripts: client as unknown as ScriptClient,
@@ -228,6 +228,11 @@ export class RedisStore implements SessionStore, RevocationStore {
 
   touch(id: string, touch: SessionTouch, ttlMs: number): Promise<void> {
     return touchRecord(this.context, id, touch, ttlMs);
+  }
+
+  /** One `EVALSHA` that compares and sets the `deviceBinding` field of a live session hash. */
+  swapDeviceBinding(id: string, expected: string | null, next: string): Promise<boolean> {
+    return swapDeviceBinding(this.context, id, expected, next);
   }
 
   /** One `DEL`; the user's index entry is dropped lazily (see the class notes). */

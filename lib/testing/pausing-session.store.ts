@@ -9,7 +9,14 @@ import type {
 
 /** The `SessionStore` methods a `PausingStore` can hold. */
 export type PausableMethod =
-  'get' | 'set' | 'update' | 'touch' | 'destroy' | 'listByUser' | 'destroyByUser';
+  | 'get'
+  | 'set'
+  | 'update'
+  | 'touch'
+  | 'swapDeviceBinding'
+  | 'destroy'
+  | 'listByUser'
+  | 'destroyByUser';
 
 /** Calls held by `PausingStore.hold()`: they wait, before reaching the store, until released. */
 export interface HeldCalls {
@@ -108,6 +115,15 @@ export class PausingStore implements SessionStore {
 
   touch(id: string, touch: SessionTouch, ttlMs: number): Promise<void> {
     return this.pass('touch', [id, touch, ttlMs], () => this.inner.touch(id, touch, ttlMs));
+  }
+
+  swapDeviceBinding(id: string, expected: string | null, next: string): Promise<boolean> {
+    return this.pass('swapDeviceBinding', [id, expected, next], () => {
+      if (this.inner.swapDeviceBinding === undefined) {
+        throw new TypeError('The inner store does not implement swapDeviceBinding');
+      }
+      return this.inner.swapDeviceBinding(id, expected, next);
+    });
   }
 
   destroy(id: string): Promise<void> {

@@ -1,6 +1,7 @@
 import type { SessionStore } from '../interfaces/session-store.interface.js';
 import { registerEndedSessionTests, registerLimitTests } from './session-store.atomicity.js';
 import { registerGetSetTests, registerTouchDestroyTests } from './session-store.basics.js';
+import { registerDeviceBindingTests } from './session-store.device-binding.js';
 import { registerOddInputTests } from './session-store.odd-input.js';
 import { registerUserIndexTests, registerUserLimitTests } from './session-store.per-user.js';
 import { registerUpdateTests } from './session-store.updates.js';
@@ -36,6 +37,11 @@ export interface SessionStoreConformanceOptions {
    * for a session to expire; raise it for a store whose expiry is coarser.
    */
   shortTtlMs?: number;
+  /**
+   * The store implements the optional `swapDeviceBinding` (which `deviceBound` needs): run its
+   * section too. Default `false`. The built-in stores do.
+   */
+  deviceBinding?: boolean;
 }
 
 /**
@@ -47,6 +53,8 @@ export interface SessionStoreConformanceOptions {
  * session that ended never comes back: moves (`replaces`), updates and touches held in flight
  * (by a `PausingStore`) while their session is destroyed, revoked with the rest of its user's,
  * evicted by a login or expires, must reject with `SessionRevokedError` and write nothing.
+ * With `deviceBinding: true`, also the optional `swapDeviceBinding`: compare-and-set, atomic
+ * under concurrency, kept by updates and moves, never reviving an ended session.
  *
  * The suite takes the runner's `describe`/`it` as a parameter (or uses its globals) and asserts
  * with `node:assert`, so it has no dependency on any test framework: importing it never pulls
@@ -120,6 +128,12 @@ export function runSessionStoreConformance(options: SessionStoreConformanceOptio
     runner.describe('odd input', () => {
       registerOddInputTests(test);
     });
+
+    if (options.deviceBinding === true) {
+      runner.describe('device binding (swapDeviceBinding)', () => {
+        registerDeviceBindingTests(test, shortTtl);
+      });
+    }
   });
 }
 
