@@ -11,6 +11,7 @@ import { SealedCookiePersistence } from './persistence/sealed-cookie.persistence
 import { ServerSidePersistence } from './persistence/server-side.persistence.js';
 import type { SessionPersistence } from './persistence/session-persistence.js';
 import { SessionEvents } from '../events/session-events.js';
+import { DeviceSessions } from '../dbsc/device-sessions.js';
 import type { SessionExchange } from './session-exchange.js';
 import type { SessionState } from './session-state.js';
 
@@ -33,6 +34,8 @@ export class SessionRuntime {
   readonly revocations: RevocationStore | null;
   /** Where what happens to sessions is reported (login, revocation, expiry, store failure…). */
   readonly events: SessionEvents;
+  /** Device-bound sessions (`deviceBound`); `null` when off. */
+  readonly devices: DeviceSessions | null;
 
   constructor(
     readonly options: ResolvedSessionOptions,
@@ -41,6 +44,7 @@ export class SessionRuntime {
     revocations: RevocationStore | null = null,
   ) {
     this.events = new SessionEvents(now);
+    this.devices = options.deviceBound === null ? null : new DeviceSessions(options, now);
     this.revocations = options.stateless
       ? (revocations ?? new MemoryRevocationStore({ now }))
       : null;

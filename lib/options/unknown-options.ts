@@ -18,9 +18,18 @@ const KNOWN_KEYS = {
     'maxSessions',
     'maxSessionsPerUser',
     'sessionLimitPolicy',
+    'deviceBound',
   ],
   'cookie.': ['name', 'secure', 'httpOnly', 'sameSite', 'path', 'domain', 'persistent'],
   'csrf.': ['trustedOrigins', 'headerName', 'fieldName'],
+  'deviceBound.': [
+    'registrationPath',
+    'refreshPath',
+    'cookieName',
+    'cookieLifetime',
+    'challengeLifetime',
+    'policy',
+  ],
 } as const;
 
 /**
@@ -29,7 +38,7 @@ const KNOWN_KEYS = {
  */
 export function unknownOptionProblems(options: object): string[] {
   const problems = unknownKeys(options, '');
-  for (const nested of ['cookie', 'csrf'] as const) {
+  for (const nested of ['cookie', 'csrf', 'deviceBound'] as const) {
     const value = (options as Record<string, unknown>)[nested];
     if (typeof value === 'object' && value !== null && !Array.isArray(value)) {
       problems.push(...unknownKeys(value, `${nested}.`));
