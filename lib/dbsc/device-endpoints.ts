@@ -222,7 +222,7 @@ export class DeviceEndpoints {
   }
 
   private challenged(binding: DeviceBinding): DeviceAnswer {
-    const challenge = this.devices.challenge('refresh', binding.id);
+    const challenge = this.devices.challenge('refresh', binding.id, binding.used + 1);
     return answer(403, { statusCode: 403, error: 'Forbidden', message: 'Sign this challenge' }, [
       [DBSC_HEADERS.challenge, challengeHeader(challenge, binding.id)],
     ]);
@@ -230,7 +230,7 @@ export class DeviceEndpoints {
 
   /** A fresh bound cookie, the instructions, and the next challenge sent ahead. */
   private renewed(request: DeviceRequest, binding: DeviceBinding): DeviceAnswer {
-    const challenge = this.devices.challenge('refresh', binding.id);
+    const challenge = this.devices.challenge('refresh', binding.id, binding.used + 1);
     return answer(
       200,
       this.devices.instructions(binding, request.header('host')),

@@ -84,9 +84,14 @@ export class DeviceSessions {
     );
   }
 
-  /** A new challenge for `purpose`, bound to `subject` (session id or binding id). */
-  challenge(purpose: ChallengePurpose, subject: string): string {
-    return issueChallenge(this.options.keys.deviceBinding, purpose, subject, this.now());
+  /**
+   * A new challenge for `purpose`, bound to `subject` (session id or binding id). A refresh
+   * challenge is stamped after the binding's last used one (`notBefore`), even within the same
+   * millisecond: a challenge never counts as used before the device answered it.
+   */
+  challenge(purpose: ChallengePurpose, subject: string, notBefore = 0): string {
+    const issuedAt = Math.max(this.now(), notBefore);
+    return issueChallenge(this.options.keys.deviceBinding, purpose, subject, issuedAt);
   }
 
   /** `Set-Cookie` of a fresh bound cookie for `binding`, valid for `cookieLifetime`. */
