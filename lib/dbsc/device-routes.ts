@@ -1,3 +1,4 @@
+import { Logger } from '@nestjs/common';
 import type { AbstractHttpAdapter } from '@nestjs/core';
 import type { SessionRuntime } from '../core/session-runtime.js';
 import { DeviceEndpoints, type DeviceAnswer, type DeviceRequest } from './device-endpoints.js';
@@ -21,7 +22,14 @@ export function bindDeviceRoutes(adapter: AbstractHttpAdapter, runtime: SessionR
   const route =
     (handle: (request: DeviceRequest) => Promise<DeviceAnswer>) =>
     (request: RequestLike, response: unknown): void => {
-      void handle(deviceRequestOf(request)).then((answer) => send(adapter, response, answer));
+      handle(deviceRequestOf(request))
+        .then((answer) => send(adapter, response, answer))
+        .catch((error: unknown) => {
+          // The answer could not be written (the connection went away): nothing to tell it.
+          logger.warn(
+            `A device-bound session answer could not be sent (${error instanceof Error ? error.name : typeof error})`,
+          );
+        });
     };
   adapter.post(
     devices.config.registrationPath,
@@ -32,6 +40,8 @@ export function bindDeviceRoutes(adapter: AbstractHttpAdapter, runtime: SessionR
     route((request) => endpoints.refresh(request)),
   );
 }
+
+const logger = new Logger('SessionModule');
 
 function deviceRequestOf(request: RequestLike): DeviceRequest {
   return {
