@@ -52,7 +52,10 @@ export class DeviceSessions {
   /**
    * Whether a request may use `record`: always for a session that never bound a key; for a
    * bound one, only with an unexpired bound cookie of its binding (one HMAC, no store I/O). A
-   * binding that cannot be read refuses the session (fail closed).
+   * binding that cannot be read refuses the session (fail closed). A socket's messages are
+   * checked as of its handshake (`presentedAt`): a socket opened with a valid bound cookie keeps
+   * its session while the session lives (it is closed when the session ends), and a copied
+   * cookie opens none after its lifetime.
    */
   admits(record: SessionRecord, exchange: SessionExchange): boolean {
     const bindingId = bindingIdOf(record.deviceBinding);
@@ -65,7 +68,12 @@ export class DeviceSessions {
     const cookie = readSessionCookie(exchange.header('cookie'), this.config.cookieName);
     return (
       cookie.kind === 'value' &&
-      isValidBoundCookie(this.options.keys.deviceBinding, cookie.value, bindingId, this.now())
+      isValidBoundCookie(
+        this.options.keys.deviceBinding,
+        cookie.value,
+        bindingId,
+        exchange.presentedAt ?? this.now(),
+      )
     );
   }
 
