@@ -1,6 +1,8 @@
 import { Inject, Injectable, type ExecutionContext } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
+import type { DeviceBoundPolicy } from './interfaces/session-module-options.interface.js';
 import {
+  DEVICE_BOUND_KEY,
   FRESH_SESSION_KEY,
   PUBLIC_KEY,
   ROLES_KEY,
@@ -20,6 +22,8 @@ export interface RoutePolicy {
   readonly skipCsrf: boolean;
   /** The handler takes `@Session()`: the session is loaded before it runs. */
   readonly takesSession: boolean;
+  /** `@DeviceBound()`'s policy; `undefined` when the module's `deviceBound.policy` applies. */
+  readonly deviceBound: DeviceBoundPolicy | undefined;
 }
 
 type Target = object;
@@ -29,8 +33,9 @@ type Target = object;
  * after start-up, so a request pays two map lookups instead of several `Reflector` reads.
  *
  * Precedence, so that no demand is lost to a broader `@Public()`: the handler's own level
- * decides before its class's; on one level, `@Roles()` or `@FreshSession()` beats `@Public()`.
- * A route that demands roles or freshness therefore always demands a session.
+ * decides before its class's; on one level, `@Roles()`, `@FreshSession()` or
+ * `@DeviceBound('require')` beats `@Public()`. A route that demands roles, freshness or a bound
+ * device therefore always demands a session.
  */
 @Injectable()
 export class RoutePolicies {
@@ -61,8 +66,12 @@ export class RoutePolicies {
     const handlerFresh = get<number>(FRESH_SESSION_KEY, handler);
     const classRoles = get<string[]>(ROLES_KEY, owner);
     const classFresh = get<number>(FRESH_SESSION_KEY, owner);
-    const handlerDemands = handlerRoles !== undefined || handlerFresh !== undefined;
-    const classDemands = classRoles !== undefined || classFresh !== undefined;
+    const handlerBound = get<DeviceBoundPolicy>(DEVICE_BOUND_KEY, handler);
+    const classBound = get<DeviceBoundPolicy>(DEVICE_BOUND_KEY, owner);
+    const handlerDemands =
+      handlerRoles !== undefined || handlerFresh !== undefined || handlerBound === 'require';
+    const classDemands =
+      classRoles !== undefined || classFresh !== undefined || classBound === 'require';
     let isPublic: boolean;
     if (handlerDemands) {
       isPublic = false;
@@ -78,6 +87,7 @@ export class RoutePolicies {
       skipCsrf:
         (get<boolean>(SKIP_CSRF_KEY, handler) ?? get<boolean>(SKIP_CSRF_KEY, owner)) === true,
       takesSession: get<boolean>(SESSION_PARAM_KEY, handler) === true,
+      deviceBound: handlerBound ?? classBound,
     });
   }
 }

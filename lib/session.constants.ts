@@ -8,3 +8,5 @@ export const FRESH_SESSION_KEY = 'SESSION:FRESH';
 export const SESSION_PARAM_KEY = 'SESSION:PARAM';
 /** Metadata key of `@SkipCsrf()`. */
 export const SKIP_CSRF_KEY = 'SESSION:SKIP_CSRF';
+/** Metadata key of `@DeviceBound()`. */
+export const DEVICE_BOUND_KEY = 'SESSION:DEVICE_BOUND';

@@ -70,6 +70,14 @@ export class SessionGuard implements CanActivate {
         message: `This route requires the role(s): ${requiredRoles.join(', ')}`,
       });
     }
+    if (this.requiresDeviceBinding(context) && !session.isDeviceBound) {
+      throw new UnauthorizedException({
+        statusCode: HttpStatus.UNAUTHORIZED,
+        error: 'Unauthorized',
+        message:
+          'This route requires a device-bound session (DBSC): use a browser that supports it',
+      });
+    }
     const freshFor = this.policies.of(context).freshForMs;
     if (freshFor !== undefined && !this.isFresh(session, freshFor)) {
       throw new UnauthorizedException({
@@ -89,6 +97,16 @@ export class SessionGuard implements CanActivate {
    */
   protected isPublic(context: ExecutionContext): boolean {
     return this.policies.of(context).isPublic;
+  }
+
+  /**
+   * Whether the route wants a device-bound session: `@DeviceBound()` on it (or its controller),
+   * else the module's `deviceBound.policy`. `'require'` without `deviceBound` denies (fail closed).
+   */
+  protected requiresDeviceBinding(context: ExecutionContext): boolean {
+    const policy =
+      this.policies.of(context).deviceBound ?? this.runtime.options.deviceBound?.policy;
+    return policy === 'require';
   }
 
   /** Roles `@Roles()` asks for on the route (or, failing that, its controller). */

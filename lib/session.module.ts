@@ -20,6 +20,7 @@ import { ConfigurableSessionModule, SESSION_MODULE_OPTIONS } from './session.mod
 import { SessionGuard } from './session.guard.js';
 import { SessionRequestGuard } from './session-request.guard.js';
 import { bindPlatform } from './platform/bind-platform.js';
+import { bindDeviceRoutes } from './dbsc/device-routes.js';
 import { GraphQLSubscriptionSessions } from './platform/graphql-subscriptions.js';
 import { RoutePolicies } from './route-policy.js';
 import { SocketSessionInterceptor } from './platform/socket-session.interceptor.js';
@@ -133,6 +134,7 @@ export class SessionModule
     const adapter = this.adapterHost.httpAdapter;
     if (adapter !== undefined && adapter !== null) {
       bindPlatform(adapter, this.runtime);
+      bindDeviceRoutes(adapter, this.runtime);
     }
   }
 

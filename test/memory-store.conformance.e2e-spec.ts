@@ -8,4 +8,5 @@ runSessionStoreConformance({
   reportsEvictions: true,
   reportsExpiry: true,
   runner: { describe, it },
+  deviceBinding: true,
 });

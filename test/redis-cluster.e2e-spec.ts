@@ -37,6 +37,7 @@ runSessionStoreConformance({
   createStore: () => new RedisStore({ client, prefix }),
   reportsEvictions: true,
   runner: { describe, it },
+  deviceBinding: true,
 });
 
 runRevocationStoreConformance({

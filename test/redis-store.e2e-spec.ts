@@ -40,6 +40,7 @@ runSessionStoreConformance({
   createStore: () => new RedisStore({ client: shared, prefix }),
   reportsEvictions: true,
   runner: { describe, it },
+  deviceBinding: true,
 });
 
 let sequence = 0;

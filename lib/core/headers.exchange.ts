@@ -12,7 +12,14 @@ export class HeadersExchange implements SessionExchange {
   readonly respondable = false;
   private readonly headers = new Map<string, string>();
 
-  constructor(headers: PlainHeaders) {
+  /**
+   * @param presentedAt when the headers were sent, for a handshake whose headers serve later
+   *   messages (see `SessionExchange.presentedAt`); omit for a request handled now.
+   */
+  constructor(
+    headers: PlainHeaders,
+    readonly presentedAt?: number,
+  ) {
     for (const [name, value] of Object.entries(headers)) {
       const first = typeof value === 'string' ? value : value?.[0];
       if (first !== undefined && !this.headers.has(name.toLowerCase())) {

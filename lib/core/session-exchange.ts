@@ -29,6 +29,13 @@ export interface SessionExchange {
    * address only from a proxy the app trusts. `undefined` where unknown.
    */
   clientAddress?(): string | undefined;
+  /**
+   * When the request's headers were sent, ms since the epoch, where that was before this use of
+   * them: a WebSocket's or subscription's handshake, whose cookies serve every later message.
+   * `undefined` for an ordinary request (now). Time-limited credentials in those headers (the
+   * bound cookie of `deviceBound`) are checked as of then.
+   */
+  readonly presentedAt?: number;
   /** Sets a response header; a no-op where there is no response. */
   setHeader(name: string, value: string): void;
   /**

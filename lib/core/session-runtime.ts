@@ -15,6 +15,7 @@ import {
   failureReportingRevocations,
   FailureReportingStore,
 } from '../events/store-failure-reporting.js';
+import { DeviceSessions } from '../dbsc/device-sessions.js';
 import type { SessionExchange } from './session-exchange.js';
 import { TokenRotation } from './session-rotation.js';
 import type { SessionState } from './session-state.js';
@@ -42,6 +43,8 @@ export class SessionRuntime {
   readonly store: SessionStore;
   /** Token rotation (`rotateEvery`), or `null` when it is off. */
   readonly rotation: TokenRotation | null;
+  /** Device-bound sessions (`deviceBound`); `null` when off. */
+  readonly devices: DeviceSessions | null;
 
   constructor(
     readonly options: ResolvedSessionOptions,
@@ -56,6 +59,7 @@ export class SessionRuntime {
       options.rotation === null || options.stateless
         ? null
         : new TokenRotation(this.store, options, events);
+    this.devices = options.deviceBound === null ? null : new DeviceSessions(options, now);
     this.revocations = options.stateless
       ? failureReportingRevocations(revocations ?? new MemoryRevocationStore({ now }), events)
       : null;

@@ -130,6 +130,11 @@ export class SessionState extends SessionHandle {
     return this.loadedContents()?.record.client?.stepUp === true;
   }
 
+  /** Whether a device key is bound to the session (`deviceBound`); its bound cookie was checked at load. */
+  get isDeviceBound(): boolean {
+    return this.loadedContents()?.record.deviceBinding != null;
+  }
+
   get csrfToken(): string {
     return csrfTokenFor(this.csrfSubject(), this.runtime.options.keys.csrf);
   }
@@ -265,6 +270,9 @@ export class SessionState extends SessionHandle {
     if (value !== null && contents !== null && this.carrier !== null) {
       const left = Math.floor((contents.record.absoluteExpiresAt - now) / 1000);
       this.carrier.write(this.exchange, value, Math.max(0, left), this.presented);
+      if (this.carrier.transport === 'cookie') {
+        this.runtime.devices?.offer(contents.record, this.exchange);
+      }
     }
     this.reissue = false;
   }
@@ -370,6 +378,11 @@ export class SessionState extends SessionHandle {
       const verdict = opened && (await inspectClient(this.runtime, this.exchange, opened.record));
       if (opened === null || verdict === 'ended') {
         this.carrier?.clear(this.exchange);
+        return;
+      }
+      if (this.runtime.devices?.admits(opened.record, this.exchange) === false) {
+        // A device-bound session without its bound cookie: unusable here, but the cookie stays
+        // (the device gets a fresh bound cookie from the refresh endpoint and retries).
         return;
       }
       this.token = opened.token;

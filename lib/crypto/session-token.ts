@@ -11,7 +11,12 @@ const SIGNED_TOKEN_PATTERN = /^[A-Za-z0-9_-]{43}\.[A-Za-z0-9_-]{43}$/;
 
 /** Purposes that keys are derived for; a key made for one purpose never verifies another. */
 export type KeyPurpose =
-  'token-signing' | 'csrf' | 'data-encryption' | 'cookie-sealing' | 'client-network';
+  | 'token-signing'
+  | 'csrf'
+  | 'data-encryption'
+  | 'cookie-sealing'
+  | 'client-network'
+  | 'device-binding';
 
 const HKDF_SALT = 'nest-secure-session/v1';
 

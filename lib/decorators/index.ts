@@ -1,3 +1,4 @@
+export * from './device-bound.decorator.js';
 export * from './fresh-session.decorator.js';
 export * from './public.decorator.js';
 export * from './roles.decorator.js';

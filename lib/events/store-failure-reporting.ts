@@ -87,6 +87,15 @@ export class FailureReportingStore implements SessionStore {
     return this.inner.watchExpiry?.(listener) ?? (() => undefined);
   }
 
+  swapDeviceBinding(id: string, expected: string | null, next: string): Promise<boolean> {
+    return reported(this.events, 'swapDeviceBinding', async () => {
+      if (this.inner.swapDeviceBinding === undefined) {
+        throw new TypeError('The session store does not implement swapDeviceBinding');
+      }
+      return this.inner.swapDeviceBinding(id, expected, next);
+    });
+  }
+
   getTombstone(id: string): Promise<SessionTombstone | null> {
     return reported(this.events, 'getTombstone', async () => this.inner.getTombstone?.(id) ?? null);
   }

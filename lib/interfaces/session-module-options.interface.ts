@@ -72,6 +72,46 @@ export interface CsrfOptions {
   fieldName?: string;
 }
 
+/** What a route asks of device binding: `'allow'` unbound sessions too, or `'require'` a bound one. */
+export type DeviceBoundPolicy = 'allow' | 'require';
+
+/**
+ * Device Bound Session Credentials (W3C DBSC): after login, a browser that supports DBSC makes a
+ * key pair (in a TPM where it has one), registers the public key with the session, and from then
+ * on proves possession of the private key to renew a short-lived bound cookie. A session with a
+ * bound key is usable only with a valid bound cookie, so a cookie copied off the device stops
+ * working within `cookieLifetime`. Needs HTTPS, the cookie transport and a server-side store.
+ */
+export interface DeviceBoundOptions {
+  /** Path of the registration endpoint (POST) the module adds. Default `'/session/dbsc/register'`. */
+  registrationPath?: string;
+  /** Path of the refresh endpoint (POST) the module adds. Default `'/session/dbsc/refresh'`. */
+  refreshPath?: string;
+  /**
+   * Name of the short-lived bound cookie. Default `'__Host-dbsc'` (`Secure`, `Path=/`, no
+   * `Domain`, `HttpOnly`, the session cookie's `SameSite`).
+   */
+  cookieName?: string;
+  /**
+   * How long a bound cookie works: a copied one dies this long after the device last refreshed
+   * it. The browser refreshes it (one signed request) about this often while the site is in
+   * use. At least `'1s'`, shorter than `idleTimeout`. Default `'10m'`.
+   */
+  cookieLifetime?: Duration;
+  /**
+   * How long a challenge can be answered. A correctly signed proof over an older challenge of
+   * this server gets a new challenge (the browser retries), not a refusal. At least `'1s'`.
+   * Default `'5m'`.
+   */
+  challengeLifetime?: Duration;
+  /**
+   * What routes without `@DeviceBound()` ask: `'allow'` (default) lets sessions that never
+   * bound a key through (browsers without DBSC), `'require'` refuses them with `401`. A session
+   * that did bind a key always needs its bound cookie, whatever the policy.
+   */
+  policy?: DeviceBoundPolicy;
+}
+
 /**
  * Options of `SessionModule.forRoot()`.
  *
@@ -194,6 +234,12 @@ export interface SessionModuleOptions {
    * than `rotateEvery`. Default `'10s'`.
    */
   rotationGrace?: Duration;
+  /**
+   * Device-bound sessions (W3C DBSC), opt-in: `true` for the defaults, or the options. A login
+   * response offers registration (`Secure-Session-Registration`); the module adds the
+   * registration and refresh endpoints. See `DeviceBoundOptions`. Default: off.
+   */
+  deviceBound?: boolean | DeviceBoundOptions;
 }
 
 /** Extra `forRoot()` flags, outside the options object the factory produces. */

@@ -23,6 +23,12 @@ export interface SessionRecord {
   /** User agent of the client that created the session, truncated; for session listings. */
   userAgent: string | null;
   /**
+   * The device key bound to the session (`deviceBound`), encoded by the library; absent or
+   * `null` while none is. Never part of `data`. A store keeps it verbatim, returns it only when
+   * set, and changes it only through `swapDeviceBinding`, or with a whole `set`.
+   */
+  deviceBinding?: string | null;
+  /**
    * When token rotation (`rotateEvery`) last moved the session to a new token, ms since the
    * epoch; absent until the first rotation (the token is then as old as `createdAt`). A store
    * with `supportsRotation` keeps it and returns it as given.
@@ -246,6 +252,15 @@ export interface SessionStore {
    * creating nothing, when the session no longer exists.
    */
   touch(id: string, touch: SessionTouch, ttlMs: number): Promise<void>;
+  /**
+   * Optional capability, required by `deviceBound`: sets the session's `deviceBinding` to
+   * `next` if it is still `expected` (`null`: no binding yet), in one atomic step that changes
+   * nothing else (data, expiry, index). Resolves `true` when it did, `false` when the stored
+   * binding was another one (a concurrent registration or refresh won). Rejects with
+   * `SessionRevokedError`, writing nothing, when the session no longer exists: a binding never
+   * brings an ended session back.
+   */
+  swapDeviceBinding?(id: string, expected: string | null, next: string): Promise<boolean>;
   /** Deletes a session and its index entry. Unknown ids are ignored. */
   destroy(id: string): Promise<void>;
   /**

@@ -160,6 +160,57 @@ function isOrigin(value: unknown): boolean {
   }
 }
 
+/** Shortest `deviceBound.cookieLifetime` and `challengeLifetime`. */
+const MIN_DEVICE_BOUND_MS = 1000;
+
+/** Problems of `deviceBound` that need other options: a server-side store, the cookie, HTTPS. */
+export function deviceBoundProblems(
+  options: SessionModuleOptions,
+  cookie: ResolvedSessionOptions['cookie'],
+  durations: { cookieLifetimeMs: number; challengeLifetimeMs: number; idleTimeoutMs: number },
+  names: { cookieName: string; registrationPath: string; refreshPath: string },
+): string[] {
+  const problems: string[] = [];
+  if (options.store === 'cookie') {
+    problems.push(
+      "deviceBound needs a server-side store (the bound key lives in the session record); it is not available with store: 'cookie'",
+    );
+  } else if (
+    options.store !== undefined &&
+    typeof (options.store as { swapDeviceBinding?: unknown }).swapDeviceBinding !== 'function'
+  ) {
+    problems.push(
+      'deviceBound needs a store that implements swapDeviceBinding (MemoryStore and RedisStore do)',
+    );
+  }
+  if (!(options.transport ?? ['cookie']).includes('cookie')) {
+    problems.push("deviceBound binds cookie sessions: add 'cookie' to transport");
+  }
+  if (!cookie.secure) {
+    problems.push('deviceBound needs HTTPS: cookie.secure must be true');
+  }
+  for (const [name, ms] of [
+    ['cookieLifetime', durations.cookieLifetimeMs],
+    ['challengeLifetime', durations.challengeLifetimeMs],
+  ] as const) {
+    if (Number.isNaN(ms) || ms < MIN_DEVICE_BOUND_MS) {
+      problems.push(`deviceBound.${name} must be a duration of at least 1s, such as '10m'`);
+    }
+  }
+  if (durations.cookieLifetimeMs >= durations.idleTimeoutMs) {
+    problems.push(
+      'deviceBound.cookieLifetime must be shorter than idleTimeout: a copied bound cookie would outlive the idle expiry',
+    );
+  }
+  if (names.cookieName === cookie.name) {
+    problems.push('deviceBound.cookieName must differ from cookie.name');
+  }
+  if (names.registrationPath === names.refreshPath) {
+    problems.push('deviceBound.registrationPath and refreshPath must differ');
+  }
+  return problems;
+}
+
 export function durationProblem(name: string, value: unknown): string[] {
   const ms = toMilliseconds(value as number | string);
   return Number.isNaN(ms) || ms <= 0

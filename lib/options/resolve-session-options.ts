@@ -2,6 +2,8 @@ import { validateSync } from 'class-validator';
 import { Keyring } from '../crypto/keyring.js';
 import type {
   CsrfOptions,
+  DeviceBoundOptions,
+  DeviceBoundPolicy,
   SessionCookieOptions,
   SessionModuleOptions,
 } from '../interfaces/session-module-options.interface.js';
@@ -15,6 +17,7 @@ import {
 import {
   cookieProblems,
   csrfProblems,
+  deviceBoundProblems,
   durationProblem,
   messagesOf,
   ROTATION_GRACE_DEFAULT,
@@ -27,7 +30,21 @@ import {
 import { toMilliseconds } from './duration.js';
 import { SessionOptionsError } from './session-options.error.js';
 import { unknownOptionProblems } from './unknown-options.js';
-import { CookieOptionsSchema, SessionOptionsSchema } from './session-options.schema.js';
+import {
+  CookieOptionsSchema,
+  DeviceBoundOptionsSchema,
+  SessionOptionsSchema,
+} from './session-options.schema.js';
+
+/** `deviceBound` after defaults. */
+export interface ResolvedDeviceBound {
+  readonly registrationPath: string;
+  readonly refreshPath: string;
+  readonly cookieName: string;
+  readonly cookieLifetimeMs: number;
+  readonly challengeLifetimeMs: number;
+  readonly policy: DeviceBoundPolicy;
+}
 
 /** Options after defaults, validation and key derivation. Frozen; shared by every provider. */
 export interface ResolvedSessionOptions {
@@ -55,6 +72,8 @@ export interface ResolvedSessionOptions {
     readonly sealing: Keyring;
     /** Keys of the client-network hashes of hijack signals. */
     readonly network: Keyring;
+    /** Challenges and bound cookies of `deviceBound`. */
+    readonly deviceBinding: Keyring;
   };
   readonly transports: { readonly cookie: boolean; readonly header: boolean };
   readonly csrf: {
@@ -70,6 +89,52 @@ export interface ResolvedSessionOptions {
   readonly hijackSignals: ResolvedHijackSignals | null;
   /** Token rotation (`rotateEvery`, `rotationGrace`), or `null` when off (the default). */
   readonly rotation: { readonly everyMs: number; readonly graceMs: number } | null;
+  /** Device-bound sessions (DBSC); `null` when off. */
+  readonly deviceBound: ResolvedDeviceBound | null;
+}
+
+const DEVICE_BOUND_DEFAULTS = {
+  registrationPath: '/session/dbsc/register',
+  refreshPath: '/session/dbsc/refresh',
+  cookieName: '__Host-dbsc',
+  cookieLifetime: '10m',
+  challengeLifetime: '5m',
+  policy: 'allow',
+} as const;
+
+/** `deviceBound` with its defaults, or `null` when off; its problems are added to `problems`. */
+function resolveDeviceBound(
+  options: SessionModuleOptions,
+  cookie: ResolvedSessionOptions['cookie'],
+  idleTimeoutMs: number,
+  problems: string[],
+): ResolvedDeviceBound | null {
+  const given = options.deviceBound ?? false;
+  if (given === false) {
+    return null;
+  }
+  if (given !== true && (typeof given !== 'object' || given === null || Array.isArray(given))) {
+    problems.push('deviceBound must be true, false or an options object');
+    return null;
+  }
+  const user: DeviceBoundOptions = given === true ? {} : given;
+  problems.push(
+    ...messagesOf(
+      validateSync(Object.assign(new DeviceBoundOptionsSchema(), user)),
+      'deviceBound.',
+    ),
+  );
+  const merged = { ...DEVICE_BOUND_DEFAULTS, ...user };
+  const resolved: ResolvedDeviceBound = Object.freeze({
+    registrationPath: merged.registrationPath,
+    refreshPath: merged.refreshPath,
+    cookieName: merged.cookieName,
+    cookieLifetimeMs: toMilliseconds(merged.cookieLifetime),
+    challengeLifetimeMs: toMilliseconds(merged.challengeLifetime),
+    policy: merged.policy,
+  });
+  problems.push(...deviceBoundProblems(options, cookie, { ...resolved, idleTimeoutMs }, resolved));
+  return resolved;
 }
 
 export const SESSION_DEFAULTS = {
@@ -144,6 +209,7 @@ export function resolveSessionOptions(options: SessionModuleOptions): ResolvedSe
       'touchAfter must be shorter than idleTimeout, or idle sessions expire while in use',
     );
   }
+  const deviceBound = resolveDeviceBound(options, cookie, idleTimeoutMs, problems);
   if (problems.length > 0) {
     throw new SessionOptionsError(problems);
   }
@@ -176,6 +242,7 @@ export function resolveSessionOptions(options: SessionModuleOptions): ResolvedSe
       data: new Keyring(secrets, 'data-encryption'),
       sealing: new Keyring(secrets, 'cookie-sealing'),
       network: new Keyring(secrets, 'client-network'),
+      deviceBinding: new Keyring(secrets, 'device-binding'),
     }),
     transports: Object.freeze({
       cookie: transport.includes('cookie'),
@@ -197,5 +264,6 @@ export function resolveSessionOptions(options: SessionModuleOptions): ResolvedSe
             everyMs: toMilliseconds(options.rotateEvery),
             graceMs: toMilliseconds(options.rotationGrace ?? ROTATION_GRACE_DEFAULT),
           }),
+    deviceBound,
   });
 }

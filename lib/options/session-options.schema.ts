@@ -69,6 +69,37 @@ export class HijackSignalsOptionsSchema {
   network?: boolean;
 }
 
+/** An absolute URL path without query, fragment, spaces or control characters. */
+const URL_PATH = /^\/[A-Za-z0-9\-._~!$&'()*+,;=:@%/]*$/;
+
+/** Validation schema of `deviceBound` options (durations and cross-field checks are elsewhere). */
+export class DeviceBoundOptionsSchema {
+  @IsOptional()
+  @IsString()
+  @Matches(URL_PATH, {
+    message: "deviceBound.registrationPath must be a path such as '/session/dbsc/register'",
+  })
+  registrationPath?: string;
+
+  @IsOptional()
+  @IsString()
+  @Matches(URL_PATH, {
+    message: "deviceBound.refreshPath must be a path such as '/session/dbsc/refresh'",
+  })
+  refreshPath?: string;
+
+  @IsOptional()
+  @IsString()
+  @Matches(COOKIE_NAME, {
+    message: 'deviceBound.cookieName must be a cookie token (letters, digits, -, _)',
+  })
+  cookieName?: string;
+
+  @IsOptional()
+  @IsIn(['allow', 'require'], { message: "deviceBound.policy must be 'allow' or 'require'" })
+  policy?: string;
+}
+
 /**
  * Validation schema of the options that class-validator can check one field at a time; the
  * secret and the checks across fields are in `resolveSessionOptions`.

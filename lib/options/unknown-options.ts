@@ -21,10 +21,19 @@ const KNOWN_KEYS = {
     'hijackSignals',
     'rotateEvery',
     'rotationGrace',
+    'deviceBound',
   ],
   'cookie.': ['name', 'secure', 'httpOnly', 'sameSite', 'path', 'domain', 'persistent'],
   'csrf.': ['trustedOrigins', 'headerName', 'fieldName'],
   'hijackSignals.': ['policy', 'network'],
+  'deviceBound.': [
+    'registrationPath',
+    'refreshPath',
+    'cookieName',
+    'cookieLifetime',
+    'challengeLifetime',
+    'policy',
+  ],
 } as const;
 
 /**
@@ -33,7 +42,7 @@ const KNOWN_KEYS = {
  */
 export function unknownOptionProblems(options: object): string[] {
   const problems = unknownKeys(options, '');
-  for (const nested of ['cookie', 'csrf', 'hijackSignals'] as const) {
+  for (const nested of ['cookie', 'csrf', 'hijackSignals', 'deviceBound'] as const) {
     const value = (options as Record<string, unknown>)[nested];
     if (typeof value === 'object' && value !== null && !Array.isArray(value)) {
       problems.push(...unknownKeys(value, `${nested}.`));

@@ -76,6 +76,7 @@ export class GraphQLSubscriptionSessions {
           ...plainHeaders(headers, this.cookieAllowed(headers)),
         },
         handshake.connectionParams ?? null,
+        this.runtime.now(),
       ),
     };
   }
@@ -97,6 +98,8 @@ class HandshakeSessions {
     private readonly runtime: SessionRuntime,
     private readonly headers: Record<string, string>,
     private readonly connectionParams: Readonly<Record<string, unknown>> | null,
+    /** When the connection's handshake was made: its cookies are checked as of then. */
+    private readonly connectedAt: number,
   ) {}
 
   stateFor(operationContext: object): SessionState {
@@ -107,7 +110,7 @@ class HandshakeSessions {
       if (headers.authorization === undefined && bearer !== undefined) {
         headers.authorization = bearer;
       }
-      state = new SessionState(this.runtime, new HeadersExchange(headers));
+      state = new SessionState(this.runtime, new HeadersExchange(headers, this.connectedAt));
       this.states.set(operationContext, state);
     }
     return state;

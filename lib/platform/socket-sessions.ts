@@ -72,7 +72,7 @@ export class SocketSessions implements OnApplicationShutdown {
     if (this.refused.has(client)) {
       return false;
     }
-    const handshake = new HeadersExchange(headers);
+    const handshake = new HeadersExchange(headers, this.runtime.now());
     if (handshakeRefusal(handshake, this.runtime) !== null) {
       this.refused.add(client);
       return false;

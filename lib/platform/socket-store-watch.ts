@@ -72,6 +72,16 @@ export class WatchedStore implements SessionStore {
     return this.inner.touch(id, touch, ttlMs);
   }
 
+  /** The inner store's (`deviceBound` checks at start-up that it has one). */
+  swapDeviceBinding(id: string, expected: string | null, next: string): Promise<boolean> {
+    if (this.inner.swapDeviceBinding === undefined) {
+      return Promise.reject(
+        new TypeError('The session store does not implement swapDeviceBinding'),
+      );
+    }
+    return this.inner.swapDeviceBinding(id, expected, next);
+  }
+
   async destroy(id: string): Promise<void> {
     await this.inner.destroy(id);
     this.tell({ ids: [id] });

@@ -17,6 +17,7 @@ export class RecencyList {
 
 /** A record as the store keeps it: its own copy, with its place in the recency order. */
 export interface StoredSession extends SessionRecord {
+  deviceBinding: string | null;
   position: number;
 }
 
@@ -32,6 +33,7 @@ export function storedCopyOf(record: SessionRecord): StoredSession {
     expiresAt: record.expiresAt,
     absoluteExpiresAt: record.absoluteExpiresAt,
     userAgent: record.userAgent,
+    deviceBinding: record.deviceBinding ?? null,
     position: 0,
   };
   copyRotation(record, copy);
@@ -48,6 +50,7 @@ function copyRotation(record: SessionRecord, copy: SessionRecord): void {
   }
 }
 
+/** A copy for a caller; `deviceBinding` only when one is set, as the contract returns it. */
 export function copyOf(record: SessionRecord): SessionRecord {
   const copy: SessionRecord = {
     id: record.id,
@@ -60,6 +63,9 @@ export function copyOf(record: SessionRecord): SessionRecord {
     absoluteExpiresAt: record.absoluteExpiresAt,
     userAgent: record.userAgent,
   };
+  if (record.deviceBinding != null) {
+    copy.deviceBinding = record.deviceBinding;
+  }
   copyRotation(record, copy);
   return withClient(copy, record);
 }

@@ -181,6 +181,18 @@ export class MemoryStore implements SessionStore {
     record.client = { ...client };
   }
 
+  async swapDeviceBinding(id: string, expected: string | null, next: string): Promise<boolean> {
+    const record = this.liveRecord(id);
+    if (record === undefined) {
+      throw new SessionRevokedError();
+    }
+    if (record.deviceBinding !== expected) {
+      return false;
+    }
+    record.deviceBinding = next;
+    return true;
+  }
+
   async destroy(id: string): Promise<void> {
     const record = this.find(id);
     if (record !== undefined) {

@@ -1,4 +1,5 @@
 import { DESTROY_OWNED_SCRIPT, INDEX_SCRIPT, PRUNE_SCRIPT } from './redis-index-scripts.js';
+import { SWAP_BINDING_SCRIPT } from './redis-binding.js';
 import {
   CLAIM_SCRIPT,
   CLIENT_SCRIPT,
@@ -23,6 +24,7 @@ export interface ScriptClient {
   nestSecureSessionDestroyOwned: ScriptCall;
   nestSecureSessionClient: ScriptCall;
   nestSecureSessionDestroyRotated: ScriptCall;
+  nestSecureSessionSwapBinding: ScriptCall;
 }
 
 export type IndexReply = ['ok' | 'check' | 'refuse' | 'revoked', string[]];
@@ -42,6 +44,7 @@ export const SCRIPTS: Record<keyof ScriptClient, { lua: string; numberOfKeys?: n
   nestSecureSessionDestroyOwned: { lua: DESTROY_OWNED_SCRIPT, numberOfKeys: 1 },
   nestSecureSessionClient: { lua: CLIENT_SCRIPT, numberOfKeys: 1 },
   nestSecureSessionDestroyRotated: { lua: DESTROY_ROTATED_SCRIPT, numberOfKeys: 1 },
+  nestSecureSessionSwapBinding: { lua: SWAP_BINDING_SCRIPT, numberOfKeys: 1 },
 };
 
 /** Parts of a user's index, all in the slot of the tag `{u:<userId>}`. */

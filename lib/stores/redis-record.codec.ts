@@ -54,6 +54,9 @@ export function encodeRecord(record: SessionRecord): string[] {
   if (record.originId !== undefined) {
     fields.push(FIELD.originId, record.originId);
   }
+  if (record.deviceBinding != null) {
+    fields.push(FIELD.deviceBinding, record.deviceBinding);
+  }
   let dataSize = 0;
   for (const [key, value] of Object.entries(record.data)) {
     fields.push(DATA_FIELD_PREFIX + key, assertValue(key, value));
@@ -92,7 +95,9 @@ export function decodeRecord(id: string, hash: Record<string, string>): SessionR
   ) {
     return null;
   }
+  const deviceBinding = stringField(hash, FIELD.deviceBinding);
   const record: SessionRecord = {
+    ...(deviceBinding === null ? {} : { deviceBinding }),
     id,
     userId: stringField(hash, FIELD.userId),
     data,

@@ -41,6 +41,8 @@ export const FIELD = {
   rotatedAt: 'rotatedAt',
   /** The id before the first rotation (the CSRF token's binding). */
   originId: 'originId',
+  /** The device key bound to the session (`deviceBound`), as the library encoded it. */
+  deviceBinding: 'deviceBinding',
   /** Only in a tombstone: the id the session moved to. */
   movedTo: 'movedTo',
   /** Only in a rotation's tombstone: the end of its grace window. */

@@ -19,6 +19,7 @@ import { RedisExpiryEvents, type RedisDuplicableClient } from './redis-expiry-ev
 import { destroyByUser, listByUser } from './redis-listing.js';
 import { decodeRecord } from './redis-record.codec.js';
 import { RedisRevocations, type RedisRevocationClient } from './redis-revocations.js';
+import { swapDeviceBinding } from './redis-binding.js';
 import type { RedisStoreClient, RedisStoreOptions } from './redis-store.options.js';
 import { destroyRotated, getTombstone } from './redis-rotation.js';
 import { touchRecord, updateRecord, writeClient, writeRecord } from './redis-writes.js';
@@ -196,6 +197,11 @@ export class RedisStore implements SessionStore, RevocationStore {
   /** One `EVALSHA`: the `client` field of a live session (hijack signals). */
   setClient(id: string, client: ClientFingerprint): Promise<void> {
     return writeClient(this.context, id, client);
+  }
+
+  /** One `EVALSHA` that compares and sets the `deviceBinding` field of a live session hash. */
+  swapDeviceBinding(id: string, expected: string | null, next: string): Promise<boolean> {
+    return swapDeviceBinding(this.context, id, expected, next);
   }
 
   /** One `DEL`; the user's index entry is dropped lazily (see the class notes). */

@@ -52,7 +52,14 @@ export function ttlOf(record: SessionRecord): number {
 
 /** A record with a plain-object copy of its data, for deep comparison whatever the store's objects. */
 export function plain(record: SessionRecord | null): SessionRecord | null {
-  return record === null ? null : { ...record, data: { ...record.data } };
+  if (record === null) {
+    return null;
+  }
+  // A binding that is not set may be absent or `null`: both say "none".
+  const { deviceBinding, ...fields } = record;
+  return deviceBinding == null
+    ? { ...fields, data: { ...record.data } }
+    : { ...fields, deviceBinding, data: { ...record.data } };
 }
 
 export function must(record: SessionRecord | null): SessionRecord {

@@ -17,6 +17,7 @@ export type PausableMethod =
   | 'set'
   | 'update'
   | 'touch'
+  | 'swapDeviceBinding'
   | 'destroy'
   | 'listByUser'
   | 'destroyByUser'
@@ -129,6 +130,15 @@ export class PausingStore implements SessionStore {
 
   touch(id: string, touch: SessionTouch, ttlMs: number): Promise<void> {
     return this.pass('touch', [id, touch, ttlMs], () => this.inner.touch(id, touch, ttlMs));
+  }
+
+  swapDeviceBinding(id: string, expected: string | null, next: string): Promise<boolean> {
+    return this.pass('swapDeviceBinding', [id, expected, next], () => {
+      if (this.inner.swapDeviceBinding === undefined) {
+        throw new TypeError('The inner store does not implement swapDeviceBinding');
+      }
+      return this.inner.swapDeviceBinding(id, expected, next);
+    });
   }
 
   destroy(id: string): Promise<void> {

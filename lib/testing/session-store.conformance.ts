@@ -1,6 +1,7 @@
 import type { SessionStore } from '../interfaces/session-store.interface.js';
 import { registerEndedSessionTests, registerLimitTests } from './session-store.atomicity.js';
 import { registerGetSetTests, registerTouchDestroyTests } from './session-store.basics.js';
+import { registerDeviceBindingTests } from './session-store.device-binding.js';
 import { registerOddInputTests } from './session-store.odd-input.js';
 import { registerClientTests } from './session-store.client.js';
 import { registerReportTests } from './session-store.reports.js';
@@ -50,6 +51,11 @@ export interface SessionStoreConformanceOptions {
    * `false`: a store without it passes, but one that reports may never report a live session.
    */
   reportsExpiry?: boolean;
+  /**
+   * The store implements the optional `swapDeviceBinding` (which `deviceBound` needs): run its
+   * section too. Default `false`. The built-in stores do.
+   */
+  deviceBinding?: boolean;
 }
 
 /**
@@ -67,6 +73,8 @@ export interface SessionStoreConformanceOptions {
  * store that declares `supportsRotation` is also held to token rotation: the move and its
  * tombstone in one step, one successor for concurrent rotations, no resurrection through a
  * tombstone, and `destroyRotated` racing rotations.
+ * With `deviceBinding: true`, also the optional `swapDeviceBinding`: compare-and-set, atomic
+ * under concurrency, kept by updates and moves, never reviving an ended session.
  *
  * The suite takes the runner's `describe`/`it` as a parameter (or uses its globals) and asserts
  * with `node:assert`, so it has no dependency on any test framework: importing it never pulls
@@ -155,6 +163,12 @@ export function runSessionStoreConformance(options: SessionStoreConformanceOptio
     runner.describe('odd input', () => {
       registerOddInputTests(test);
     });
+
+    if (options.deviceBinding === true) {
+      runner.describe('device binding (swapDeviceBinding)', () => {
+        registerDeviceBindingTests(test, shortTtl);
+      });
+    }
   });
 }
 

@@ -45,18 +45,26 @@ export interface ChromiumSession {
   close(): Promise<void>;
 }
 
+/** Options of `launchChromium`. */
+export interface ChromiumLaunchOptions {
+  /** Flags added to the quiet, isolated defaults (e.g. `--enable-features=…`). */
+  readonly args?: readonly string[];
+}
+
 /**
  * Launches the system Chromium with a fresh profile in a new temporary directory.
  * Playwright refuses `--user-data-dir` in `launch()` args, so the profile goes through
  * `launchPersistentContext()`, which passes it to Chromium itself.
  */
-export async function launchChromium(): Promise<ChromiumSession> {
+export async function launchChromium(
+  options: ChromiumLaunchOptions = {},
+): Promise<ChromiumSession> {
   assertChromiumInstalled();
   const profile = mkdtempSync(join(tmpdir(), 'nest-secure-session-chromium-'));
   try {
     const context = await chromium.launchPersistentContext(profile, {
       executablePath: CHROMIUM_PATH,
-      args: CHROMIUM_ARGS,
+      args: [...CHROMIUM_ARGS, ...(options.args ?? [])],
       timeout: 60_000,
     });
     return {
