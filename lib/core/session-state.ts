@@ -1,21 +1,12 @@
-import { csrfTokenFor } from '../csrf/csrf-token.js';
-import { generateToken, signToken } from '../crypto/session-token.js';
-import { reportEnded, reportSaved, type MoveCause } from '../events/lifecycle-events.js';
+import { reportEnded, reportSaved } from '../events/lifecycle-events.js';
 import type { SessionData } from '../interfaces/session-data.interface.js';
 import type { SessionTransport } from '../interfaces/session-module-options.interface.js';
-import type { SessionRecord } from '../interfaces/session-store.interface.js';
-import type { TokenCarrier } from './carriers/token-carrier.js';
 import { clientAtLogin, inspectClient } from './hijack-signals.js';
 import { loginCarrier, userIdOf } from './login-carrier.js';
-import { SessionContents } from './session-contents.js';
-import { assertDataKey } from './session-data.codec.js';
-import { PRIVATE_NO_STORE, type SessionExchange } from './session-exchange.js';
-import { SessionHandle } from './session-handle.js';
-import { SessionMoves } from './session-moves.js';
-import { newRecord } from './session-record.js';
-import { carryChanges, type RotationStep } from './session-rotation.js';
-import type { SessionRuntime } from './session-runtime.js';
-import { SessionValues } from './session-values.js';
+import type { SessionContents } from './session-contents.js';
+import { PRIVATE_NO_STORE } from './session-exchange.js';
+import { carryChanges } from './session-rotation.js';
+import { SessionAccess } from './session-state-access.js';
 import { SessionRevokedError, SessionTheftDetectedError } from './session.errors.js';
 import type { SaveResult } from './persistence/session-persistence.js';
 
@@ -30,36 +21,10 @@ export interface LoginOptions {
  * before the response is sent. The request path is one line:
  * adapter binds → carrier reads → persistence opens → handler → persistence saves → carrier
  * writes → adapter sends. Nothing here runs for a request that never touches its session.
+ * Its state and in-memory moves are `SessionStateBase`'s, the handle's accessors
+ * `SessionAccess`'s; this class is the lifecycle: load, login, logout, commit.
  */
-export class SessionState extends SessionHandle {
-  private loading: Promise<void> | null = null;
-  private loaded = false;
-  /** The session and this request's changes; `null` while the visitor has none. */
-  private contents: SessionContents | null = null;
-  private token: string | null = null;
-  /** Whether the session exists beyond this request (false for a new or moved session). */
-  private persisted = false;
-  /** Whether the session was presented by this request (rather than created by it). */
-  private presented = false;
-  private carrier: TokenCarrier | null;
-  /** The carrier the live session was presented in: cleared if the session ends in flight. */
-  private presentedBy: TokenCarrier | null = null;
-  /** Ids this request moved away from (regenerate, login): ended at commit. */
-  private readonly moves = new SessionMoves();
-  /** The client must be handed the session's value at commit. */
-  private reissue = false;
-  /** This request's part in token rotation (`rotateEvery`); `null` when rotation is off. */
-  private readonly rotation: RotationStep | null;
-
-  constructor(
-    private readonly runtime: SessionRuntime,
-    private readonly exchange: SessionExchange,
-  ) {
-    super();
-    this.carrier = runtime.carrierFor(exchange);
-    this.rotation = runtime.rotation?.step() ?? null;
-  }
-
+export class SessionState extends SessionAccess {
   /** Loads the session once; later calls share the first load. Rejects with `503` on store failure. */
   load(): Promise<void> {
     if (this.loading === null) {
@@ -67,107 +32,6 @@ export class SessionState extends SessionHandle {
       this.loading = this.open();
     }
     return this.loading;
-  }
-
-  get isLoaded(): boolean {
-    return this.loaded;
-  }
-
-  /** Whether anything asked for the session during this request. */
-  get isTouched(): boolean {
-    return this.loading !== null;
-  }
-
-  /** Whether the session travels in the `Authorization` header (no ambient credentials). */
-  usesHeaderTransport(): boolean {
-    return this.carrier?.transport === 'header';
-  }
-
-  /** Whether the request presented a live session (as opposed to having none, or a new one). */
-  hasStoredSession(): boolean {
-    return this.presented && this.contents !== null;
-  }
-
-  get id(): string {
-    return this.ensureContents().record.id;
-  }
-
-  /**
-   * The id the session `id` is stored under until this request commits: while a move
-   * (regenerate, login) is pending, the id it replaces; else `id` itself.
-   */
-  storedIdOf(id: string): string {
-    const pending = this.contents !== null && !this.persisted && this.contents.record.id === id;
-    return (pending ? this.moves.latest : null) ?? id;
-  }
-
-  get userId(): string | null {
-    return this.loadedContents()?.record.userId ?? null;
-  }
-
-  get isAuthenticated(): boolean {
-    return this.userId !== null;
-  }
-
-  get data(): Readonly<Partial<SessionData>> {
-    return this.loadedContents()?.snapshot() ?? Object.freeze({});
-  }
-
-  get createdAt(): Date {
-    return new Date(this.ensureContents().record.createdAt);
-  }
-
-  get lastSeenAt(): Date {
-    return new Date(this.ensureContents().record.lastSeenAt);
-  }
-
-  get authenticatedAt(): Date | null {
-    const authenticatedAt = this.loadedContents()?.record.authenticatedAt ?? null;
-    return authenticatedAt === null ? null : new Date(authenticatedAt);
-  }
-
-  override get stepUpRequired(): boolean {
-    return this.loadedContents()?.record.client?.stepUp === true;
-  }
-
-  /** Whether a device key is bound to the session (`deviceBound`); its bound cookie was checked at load. */
-  get isDeviceBound(): boolean {
-    return this.loadedContents()?.record.deviceBinding != null;
-  }
-
-  get csrfToken(): string {
-    return csrfTokenFor(this.csrfSubject(), this.runtime.options.keys.csrf);
-  }
-
-  /** The id the CSRF token is bound to: the session's id, or its id before any rotation. */
-  csrfSubject(): string {
-    const record = this.ensureContents().record;
-    return record.originId ?? record.id;
-  }
-
-  get bearerToken(): string | null {
-    if (this.carrier?.transport !== 'header' || this.token === null) {
-      return null;
-    }
-    return signToken(this.token, this.runtime.options.signingKeys[0]);
-  }
-
-  get<K extends keyof SessionData>(key: K): SessionData[K] | undefined {
-    return this.loadedContents()?.get(key as string) as SessionData[K] | undefined;
-  }
-
-  set<K extends keyof SessionData>(key: K, value: SessionData[K]): void {
-    assertDataKey(key);
-    if (value === undefined) {
-      this.delete(key);
-      return;
-    }
-    this.ensureContents().set(key as string, value);
-  }
-
-  delete(key: keyof SessionData): void {
-    assertDataKey(key);
-    this.loadedContents()?.delete(key as string);
   }
 
   async regenerate(): Promise<void> {
@@ -412,76 +276,5 @@ export class SessionState extends SessionHandle {
       this.loaded = true;
     }
     this.forget();
-  }
-
-  /** Leaves this request with no session: nothing to save, nothing to end. */
-  private forget(): void {
-    this.contents = null;
-    this.token = null;
-    this.persisted = false;
-    this.presented = false;
-    this.moves.clear();
-    this.reissue = false;
-    this.rotation?.clear();
-  }
-
-  private loadedContents(): SessionContents | null {
-    if (!this.loaded) {
-      throw new Error(
-        'The session is not loaded yet: take it with @Session() or `await sessionService.current()`',
-      );
-    }
-    return this.contents;
-  }
-
-  private ensureContents(): SessionContents {
-    const contents = this.loadedContents();
-    if (contents !== null) {
-      return contents;
-    }
-    this.token = generateToken();
-    const record = { ...this.blankRecord(this.runtime.now()), id: this.idOf(this.token) };
-    this.contents = this.contentsOf(record);
-    this.persisted = false;
-    return this.contents;
-  }
-
-  private blankRecord(now: number): SessionRecord {
-    return newRecord(now, this.runtime.options, this.exchange.header('user-agent'));
-  }
-
-  private idOf(token: string): string {
-    return this.runtime.persistence.idOf(token);
-  }
-
-  /** The contents of `record` under the current token (whose key seals data at rest). */
-  private contentsOf(record: SessionRecord): SessionContents {
-    const { persistence, options } = this.runtime;
-    const values = new SessionValues(
-      persistence.sealsValues ? options.keys.data : null,
-      this.token,
-    );
-    return new SessionContents(record, values, options.maxDataSize);
-  }
-
-  /**
-   * Puts the session under a fresh token and id, with `plainData` sealed anew for it; the old
-   * id, if it exists beyond this request, is ended at commit.
-   */
-  private moveTo(
-    base: SessionRecord,
-    plainData: ReadonlyMap<string, string>,
-    cause: MoveCause,
-  ): void {
-    if (this.persisted && this.contents !== null) {
-      this.moves.add(this.contents.record.id, this.contents.record.userId === null);
-    }
-    this.moves.moved(cause);
-    this.token = generateToken();
-    this.contents = this.contentsOf({ ...base, id: this.idOf(this.token), data: {} });
-    this.contents.adopt(plainData);
-    this.persisted = false;
-    this.presented = false;
-    this.reissue = true;
   }
 }
