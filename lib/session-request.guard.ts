@@ -21,20 +21,23 @@ export class SessionRequestGuard implements CanActivate {
     if (typeof request === 'string') {
       return true;
     }
-    const checkCsrf = this.csrf.applies(request);
-    const preload = !request.state.isLoaded && this.policies.of(context).takesSession;
-    return checkCsrf || preload ? this.prepare(context, request, checkCsrf) : true;
+    if (this.csrf.applies(request)) {
+      return this.checkThenLoad(context, request);
+    }
+    if (!request.state.isReady && this.policies.of(context).takesSession) {
+      return request.state.load().then(passes);
+    }
+    return true;
   }
 
-  private async prepare(
+  private async checkThenLoad(
     context: ExecutionContext,
     request: ContextSession,
-    checkCsrf: boolean,
   ): Promise<boolean> {
-    if (checkCsrf) {
-      await this.csrf.check(context, request);
-    }
+    await this.csrf.check(context, request);
     await request.state.load();
     return true;
   }
 }
+
+const passes = (): true => true;

@@ -30,6 +30,7 @@ export interface LoginOptions {
 export class SessionState extends SessionHandle {
   private loading: Promise<void> | null = null;
   private loaded = false;
+  private loadFailed = false;
   /** The session and this request's changes; `null` while the visitor has none. */
   private contents: SessionContents | null = null;
   private token: string | null = null;
@@ -64,6 +65,11 @@ export class SessionState extends SessionHandle {
 
   get isLoaded(): boolean {
     return this.loaded;
+  }
+
+  /** Loaded, and the load succeeded: the session can be read now, with no promise to wait for. */
+  get isReady(): boolean {
+    return this.loaded && !this.loadFailed;
   }
 
   /** Whether anything asked for the session during this request. */
@@ -287,6 +293,9 @@ export class SessionState extends SessionHandle {
       if (this.runtime.options.keys.data.keys.length > 1) {
         this.contents.resealStale();
       }
+    } catch (error) {
+      this.loadFailed = true;
+      throw error;
     } finally {
       this.loaded = true;
     }
