@@ -17,6 +17,10 @@ export class SessionRequestGuard implements CanActivate {
   ) {}
 
   canActivate(context: ExecutionContext): boolean | Promise<boolean> {
+    const takesSession = this.policies.of(context).takesSession;
+    if (!takesSession && !this.csrf.enabled) {
+      return true;
+    }
     const request = contextSessionOf(context);
     if (typeof request === 'string') {
       return true;
@@ -24,7 +28,7 @@ export class SessionRequestGuard implements CanActivate {
     if (this.csrf.applies(request)) {
       return this.checkThenLoad(context, request);
     }
-    if (!request.state.isReady && this.policies.of(context).takesSession) {
+    if (takesSession && !request.state.isReady) {
       return request.state.load().then(passes);
     }
     return true;
