@@ -6,7 +6,9 @@
 //   e.g. BENCH_NODE=24 node bench/instructions.js bare,nss-memory me 2000
 //   BENCH_BASELINE=main BENCH_NODE=24 node bench/instructions.js nss-memory,base-memory me
 //
-// Each variant starts under `valgrind --tool=callgrind` (slow: a minute or so to start), gets
+// Each variant starts under `valgrind --tool=callgrind` and `node --single-threaded` (V8 then
+// compiles and collects on the main thread, so that the count does not depend on when helper
+// threads happened to run; slow: a minute or so to start), gets
 // the same functional check as in the benchmark, then `requests` requests as warm-up (so that
 // the JIT has compiled the hot paths), then counters are zeroed, `requests` more are sent on 4
 // connections (each its own session, as in the benchmark), and the count is dumped. Run
@@ -86,6 +88,8 @@ async function measure(name, route, requests, line, redis) {
       '--smc-check=all-non-file',
       `--callgrind-out-file=${join(dir, 'callgrind.out.%p')}`,
       line.bin,
+      // No compiler or GC threads: their share of the work would land in the count at random.
+      '--single-threaded',
     ],
   });
   try {
