@@ -58,8 +58,8 @@ export function compactTable(table, line, platform) {
  */
 function baselineTable(table, lines, routes) {
   const rows = [
-    '| Node line | variant | route | this build (µs/req) | baseline (µs/req) | new ÷ baseline | p99 new ÷ baseline | µs/req per round, this build / baseline |',
-    '| --- | --- | --- | ---: | ---: | ---: | ---: | --- |',
+    "| Node line | variant | route | this build (µs/req) | baseline (µs/req) | new ÷ baseline | median of the rounds' new ÷ baseline | p99 new ÷ baseline | µs/req per round, this build / baseline |",
+    '| --- | --- | --- | ---: | ---: | ---: | ---: | ---: | --- |',
   ];
   let any = false;
   for (const line of lines) {
@@ -79,12 +79,14 @@ function baselineTable(table, lines, routes) {
           const ratio = !now.void && !then.void ? now.cpu / then.cpu : NaN;
           const p99 = !now.void && !then.void ? now.p99 / then.p99 : NaN;
           const each = (s) => s.cpuEach.map((value) => fmt(value, 0)).join(', ');
+          // Each round runs both within seconds of each other: its ratio sees the same load.
+          const perRound = median(now.cpuEach.map((value, round) => value / then.cpuEach[round]));
           rows.push(
             `| ${line.label} | ${platform === 'express' ? 'Express' : 'Fastify'}: ${current.short} | ${routeCode(
               route,
             )} | ${now.void ? 'VOID' : fmt(now.cpu, 1)} | ${then.void ? 'VOID' : fmt(then.cpu, 1)} | ${fmt(
               ratio,
-            )} | ${fmt(p99)} | ${each(now)} / ${each(then)} |`,
+            )} | ${fmt(perRound)} | ${fmt(p99)} | ${each(now)} / ${each(then)} |`,
           );
         }
       }
@@ -336,7 +338,7 @@ export function renderReport(results) {
       ? [
           `## Against the baseline: \`BENCH_BASELINE=${results.baseline.ref}\` (${results.baseline.commit.slice(0, 7)} "${results.baseline.subject}")`,
           '',
-          "The same app and options with the library loaded from that commit's build (bench/baseline.js), interleaved with the other variants in every round. new ÷ baseline is CPU per request of this build over the baseline's on the same route and Node line: below 1.00, this build is cheaper.",
+          "The same app and options with the library loaded from that commit's build (bench/baseline.js), interleaved with the other variants in every round. new ÷ baseline is CPU per request of this build over the baseline's on the same route and Node line, of the medians and as the median of each round's own ratio (the two runs of a round see much the same machine load): below 1.00, this build is cheaper.",
           '',
           baselineTable(table, lines, routes),
           '',
