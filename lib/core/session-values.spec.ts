@@ -48,6 +48,14 @@ describe('SessionValues (encryption at rest)', () => {
     expect(values.plain(ID, 'roles', stored)).toBe(JSON_VALUE);
   });
 
+  it('keeps data keys with a newline apart: no remembered opening answers for a look-alike', () => {
+    const values = new SessionValues(keyring(S1), generateToken());
+    const stored = values.stored(ID, 'a\nb', JSON_VALUE);
+    expect(values.plain(ID, 'a\nb', stored)).toBe(JSON_VALUE);
+    // `${ID}/a` + newline + `b\n${stored}` joins to the same text as the remembered entry.
+    expect(values.plain(ID, 'a', `b\n${stored}`)).toBeNull();
+  });
+
   it('forgets everything remembered for a secret that leaves the secret list', () => {
     const token = generateToken();
     const before = keyring(S1);

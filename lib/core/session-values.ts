@@ -11,8 +11,10 @@ export const OPENED_VALUE_MAX_LENGTH = 2_048;
 
 const dataKeyMemos = new WeakMap<DerivedKey, Map<string, DerivedKey>>();
 
-/** An opened value: the plaintext, and the very data key object it authenticated under. */
+/** An opened value: what it opened from, the very data key object it authenticated under, and its plaintext. */
 interface OpenedValue {
+  readonly stored: string;
+  readonly context: string;
   readonly dataKey: DerivedKey;
   readonly plain: string;
 }
@@ -51,7 +53,14 @@ function sessionDataKey(master: DerivedKey, token: string): DerivedKey {
 function openRemembered(stored: string, dataKey: DerivedKey, context: string): string | null {
   const memoKey = `${context}\n${stored}`;
   const remembered = openedValues.get(memoKey);
-  if (remembered !== undefined && remembered.dataKey === dataKey) {
+  // The parts compared too: a data key may contain a newline, so the joined text alone could
+  // match another pair (plain() refuses such stored text first; this does not rely on it).
+  if (
+    remembered !== undefined &&
+    remembered.dataKey === dataKey &&
+    remembered.stored === stored &&
+    remembered.context === context
+  ) {
     return remembered.plain;
   }
   const plain = open(stored, dataKey, context);
@@ -59,7 +68,7 @@ function openRemembered(stored: string, dataKey: DerivedKey, context: string): s
     if (openedValues.size >= OPENED_VALUE_MEMO_SIZE) {
       openedValues.clear();
     }
-    openedValues.set(memoKey, { dataKey, plain });
+    openedValues.set(memoKey, { stored, context, dataKey, plain });
   }
   return plain;
 }
