@@ -8,9 +8,11 @@
 //   POST /logout   ends the session
 import 'reflect-metadata';
 import { AsyncLocalStorage } from 'node:async_hooks';
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import process from 'node:process';
 import { Controller, Module } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import {
@@ -73,15 +75,24 @@ function bareVariant(variant) {
 // ---------------------------------------------------------------------------------------------
 // nest-secure-session (the built package, through its own name: dist/)
 
-/** What the built package offers, read from its exports and its declaration files. */
-export async function nssFeatures() {
-  const nss = await import('nest-secure-session');
-  const require = createRequire(import.meta.url);
-  const root = dirname(require.resolve('nest-secure-session/package.json'));
+/**
+ * What the built package offers, read from its exports and its declaration files: this
+ * checkout's dist/ (through the package's own name), or, given `distDir`, another build's (the
+ * BENCH_BASELINE one, bench/baseline.js).
+ */
+export async function nssFeatures(distDir) {
+  let dist = distDir;
+  if (dist === undefined) {
+    const require = createRequire(import.meta.url);
+    dist = join(dirname(require.resolve('nest-secure-session/package.json')), 'dist');
+  }
+  const nss = await (distDir === undefined
+    ? import('nest-secure-session')
+    : import(pathToFileURL(join(distDir, 'index.js')).href));
   let optionsDts = '';
   try {
     optionsDts = readFileSync(
-      join(root, 'dist/interfaces/session-module-options.interface.d.ts'),
+      join(dist, 'interfaces/session-module-options.interface.d.ts'),
       'utf8',
     );
   } catch {
@@ -89,6 +100,7 @@ export async function nssFeatures() {
   }
   return {
     nss,
+    fastifyAdapter: existsSync(join(dist, 'platform/fastify.adapter.js')),
     redisStore: typeof nss.RedisStore === 'function',
     statelessMode: /store\?:[^;]*'cookie'/.test(optionsDts),
     csrfOption: /\bcsrf\?:\s*boolean/.test(optionsDts),
@@ -97,10 +109,21 @@ export async function nssFeatures() {
 }
 
 async function nssVariant(variant, { secret, redisPort }) {
-  const features = await nssFeatures();
-  const { nss } = features;
-  const options = { secret, cookie: { secure: false, name: COOKIE_NAME }, global: true };
   const notes = {};
+  let distDir;
+  if (variant.baseline !== undefined) {
+    distDir = process.env.BENCH_BASELINE_DIST;
+    if (!distDir) {
+      return { unavailable: 'no baseline build (run with BENCH_BASELINE=<git ref>)' };
+    }
+    notes.build = `baseline ${process.env.BENCH_BASELINE_LABEL ?? distDir}`;
+  }
+  const features = await nssFeatures(distDir);
+  const { nss } = features;
+  if (variant.platform === 'fastify' && !features.fastifyAdapter) {
+    return { unavailable: 'this build has no Fastify adapter (issue 8)' };
+  }
+  const options = { secret, cookie: { secure: false, name: COOKIE_NAME }, global: true };
   let close = async () => {};
   if (variant.store === 'redis') {
     if (!features.redisStore) {

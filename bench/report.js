@@ -52,12 +52,55 @@ export function compactTable(table, line, platform) {
   return rows.join('\n');
 }
 
+/**
+ * BENCH_BASELINE: each nss variant beside the same variant on the baseline build, per Node line
+ * and route: CPU µs per request of both and new ÷ baseline (below 1.00: this build is cheaper).
+ */
+function baselineTable(table, lines, routes) {
+  const rows = [
+    "| Node line | variant | route | this build (µs/req) | baseline (µs/req) | new ÷ baseline | median of the rounds' new ÷ baseline | p99 new ÷ baseline | µs/req per round, this build / baseline |",
+    '| --- | --- | --- | ---: | ---: | ---: | ---: | ---: | --- |',
+  ];
+  let any = false;
+  for (const line of lines) {
+    for (const platform of ['express', 'fastify']) {
+      for (const base of platformVariants(platform, { baseline: true })) {
+        if (base.baseline === undefined) {
+          continue;
+        }
+        const current = variantNamed(base.baseline);
+        for (const route of routes) {
+          const now = table[line.id]?.[route]?.[current.name];
+          const then = table[line.id]?.[route]?.[base.name];
+          if (now === undefined || then === undefined) {
+            continue;
+          }
+          any = true;
+          const ratio = !now.void && !then.void ? now.cpu / then.cpu : NaN;
+          const p99 = !now.void && !then.void ? now.p99 / then.p99 : NaN;
+          const each = (s) => s.cpuEach.map((value) => fmt(value, 0)).join(', ');
+          // Each round runs both within seconds of each other: its ratio sees the same load.
+          const perRound = median(now.cpuEach.map((value, round) => value / then.cpuEach[round]));
+          rows.push(
+            `| ${line.label} | ${platform === 'express' ? 'Express' : 'Fastify'}: ${current.short} | ${routeCode(
+              route,
+            )} | ${now.void ? 'VOID' : fmt(now.cpu, 1)} | ${then.void ? 'VOID' : fmt(then.cpu, 1)} | ${fmt(
+              ratio,
+            )} | ${fmt(perRound)} | ${fmt(p99)} | ${each(now)} / ${each(then)} |`,
+          );
+        }
+      }
+    }
+  }
+  return any ? rows.join('\n') : 'No baseline variant was measured beside its current variant.';
+}
+
 function detailTable(routeTable, platform) {
   const rows = [
     '| variant | CPU µs/req | × bare | × anchor | req/s | p50 ms | p99 ms | p99 ÷ bare | redis-server µs/req | CPU µs/req per round |',
     '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |',
   ];
-  for (const variant of platformVariants(platform)) {
+  for (const variant of platformVariants(platform, { baseline: true })) {
     const s = routeTable[variant.name];
     if (s === undefined) {
       continue;
@@ -89,7 +132,7 @@ function nodeLinesTable(table, lines, routes) {
     `| --- | ${header.map(() => '---:').join(' | ')} |`,
   ];
   for (const platform of ['express', 'fastify']) {
-    for (const variant of platformVariants(platform)) {
+    for (const variant of platformVariants(platform, { baseline: true })) {
       const cells = routes.flatMap((route) =>
         lines.map((line) => {
           const s = table[line.id]?.[route]?.[variant.name];
@@ -274,7 +317,11 @@ export function renderReport(results) {
       .map((line) => `${line.label} (${line.version})`)
       .join(', ')}; the harness and autocannon ran on ${meta.node}.`,
     `- ${meta.versions}`,
-    `- nest-secure-session ${meta.nss} (dist/ built from ${meta.commit})`,
+    `- nest-secure-session ${meta.nss} (dist/ built from ${meta.commit})${
+      results.baseline
+        ? `; baseline: ${results.baseline.ref} = ${results.baseline.commit} (${meta.baselineState})`
+        : ''
+    }`,
     `- Method: every variant is one Nest 12 app in its own process, on loopback. autocannon, ${meta.config.connections} connections, ${meta.config.duration} s per run (measured: median ${fmt(runSeconds)} s) after a ${meta.config.warmup} s warm-up per route, variant and line; ${meta.config.rounds} rounds, each running every route on every variant of every Node line in a new shuffled order; medians reported. Every connection has its own session, logged in just before the run, and sends its cookie on every request. A run with any non-2xx response, error or timeout is VOID. **CPU µs/req**, the primary figure: user + system CPU of the app process during the run (its own \`process.cpuUsage()\`, read over IPC before and after) over the requests served; it holds up better than req/s when other processes take the cores. Ratios are bare ÷ variant (or anchor ÷ variant) of CPU per request on the same route and Node line: 1.00 is free, 0.50 costs twice bare.`,
     `- Redis variants share one private \`redis-server\` ${meta.redisVersion} on 127.0.0.1:${meta.redisPort} (\`--save '' --appendonly no\`), started and stopped by the benchmark; its own CPU per request is shown apart. CSRF protection is off in the nss variants (\`csrf: false\`): the anchors have none.`,
     '',
@@ -287,6 +334,16 @@ export function renderReport(results) {
     '',
     nodeLinesTable(table, lines, routes),
     '',
+    ...(results.baseline
+      ? [
+          `## Against the baseline: \`BENCH_BASELINE=${results.baseline.ref}\` (${results.baseline.commit.slice(0, 7)} "${results.baseline.subject}")`,
+          '',
+          "The same app and options with the library loaded from that commit's build (bench/baseline.js), interleaved with the other variants in every round. new ÷ baseline is CPU per request of this build over the baseline's on the same route and Node line, of the medians and as the median of each round's own ratio (the two runs of a round see much the same machine load): below 1.00, this build is cheaper.",
+          '',
+          baselineTable(table, lines, routes),
+          '',
+        ]
+      : []),
     '## Targets (issue 11)',
     '',
     `CPU-per-request ratios per Node line, ✓ met / ✗ missed on that line; the verdict needs every line of ${VERDICT_MAJORS.map(
@@ -356,7 +413,7 @@ export function renderReport(results) {
     '## Notes',
     '',
     '- Where the time goes: `node bench/profile.js <variant[,variant…]> <route> [seconds]` runs the same load under `node --cpu-prof` and prints self, inclusive and per-library-frame time of the measured window only (profiles in `bench/profiles/`).',
-    '- Shorter runs: `BENCH_NODES`, `BENCH_VARIANTS`, `BENCH_ROUTES`, `BENCH_DURATION`, `BENCH_WARMUP`, `BENCH_ROUNDS`, `BENCH_CONNECTIONS`, `BENCH_COUNTED`, `BENCH_MEMORY_SIZES`, `BENCH_SKIP_BUILD` (see `bench/run.js`). Only a complete run rewrites the README table.',
+    '- Shorter runs: `BENCH_NODES`, `BENCH_VARIANTS`, `BENCH_ROUTES`, `BENCH_DURATION`, `BENCH_WARMUP`, `BENCH_ROUNDS`, `BENCH_CONNECTIONS`, `BENCH_COUNTED`, `BENCH_MEMORY_SIZES`, `BENCH_SKIP_BUILD`, `BENCH_BASELINE` (see `bench/run.js`). Only a complete run rewrites the README table.',
     '',
   ];
   return { markdown: sections.join('\n'), targets: [...targets, ...fixed] };

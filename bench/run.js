@@ -9,6 +9,9 @@
 //   BENCH_DURATION=1.25 (s per run)  BENCH_WARMUP=0.75 (s per route, variant and line)
 //   BENCH_ROUNDS=5  BENCH_CONNECTIONS=50  BENCH_COUNTED=300 (Redis: sequential requests per type)
 //   BENCH_MEMORY_SIZES=1000,100000,1000000 (or 'none')  BENCH_SKIP_BUILD=1
+//   BENCH_BASELINE=<git ref>   also build that commit of the library (bench/baseline.js) and run
+//                              the base-* variants (the nss ones on that build) in the same
+//                              rounds: the report sets new ÷ baseline per route and Node line
 import { execFileSync, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
@@ -109,8 +112,19 @@ function build() {
 
 const buildState = build();
 
+const { prepareBaseline } = await import('./baseline.js');
+const baseline =
+  env.BENCH_BASELINE === undefined || env.BENCH_BASELINE === ''
+    ? null
+    : prepareBaseline(env.BENCH_BASELINE, ROOT, log);
+if (baseline !== null) {
+  // Read by the base-* variants' processes (bench/app.js).
+  env.BENCH_BASELINE_DIST = baseline.dist;
+  env.BENCH_BASELINE_LABEL = `${baseline.ref} (${baseline.short})`;
+}
+
 // Imported after the build: app.js reads the package's exports and declarations.
-const { VARIANTS } = await import('./variants.js');
+const { CURRENT_VARIANTS, VARIANTS, variantNamed } = await import('./variants.js');
 const {
   ROUTES,
   checkVariant,
@@ -128,11 +142,14 @@ const { closeAgent } = await import('./http-client.js');
 
 const selected = list(
   env.BENCH_VARIANTS,
-  VARIANTS.map((variant) => variant.name),
+  (baseline === null ? CURRENT_VARIANTS : VARIANTS).map((variant) => variant.name),
 );
 for (const name of selected) {
   if (!VARIANTS.some((variant) => variant.name === name)) {
     throw new Error(`unknown variant ${name}; known: ${VARIANTS.map((v) => v.name).join(', ')}`);
+  }
+  if (baseline === null && variantNamed(name).baseline !== undefined) {
+    throw new Error(`variant ${name} runs the BENCH_BASELINE build: set BENCH_BASELINE=<git ref>`);
   }
 }
 for (const route of config.routes) {
@@ -209,6 +226,10 @@ const results = {
   config,
   lines: lines.map(({ id, label, major, version }) => ({ id, label, major, version })),
   variants: [],
+  baseline:
+    baseline === null
+      ? null
+      : { ref: baseline.ref, commit: baseline.commit, subject: baseline.subject },
   runs: {},
   rounds: [],
   redis: {},
@@ -241,6 +262,7 @@ try {
     versions,
     nss: JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')).version,
     commit: gitState(),
+    baselineState: baseline?.state,
     loadBefore: loadAverage(),
     config,
   };
@@ -452,7 +474,7 @@ try {
   log(`Written to ${OUT} and ${CHART} (raw measurements: ${raw})`);
 
   const complete =
-    VARIANTS.every((variant) => selected.includes(variant.name)) &&
+    CURRENT_VARIANTS.every((variant) => selected.includes(variant.name)) &&
     DEFAULTS.nodes.every((spec) => config.nodes.includes(spec)) &&
     DEFAULTS.routes.every((route) => config.routes.includes(route)) &&
     config.rounds >= DEFAULTS.rounds;

@@ -67,9 +67,19 @@ export function bareRatio(routeTable, name) {
   return bare === undefined ? NaN : cpuRatio(routeTable?.[name], routeTable?.[bare]);
 }
 
-/** The variants of one platform, in report order. */
-export function platformVariants(platform) {
-  return VARIANTS.filter((variant) => variant.platform === platform);
+/**
+ * The variants of one platform, in report order; the BENCH_BASELINE ones (base-*) only with
+ * `{ baseline: true }`, each right after the variant it mirrors.
+ */
+export function platformVariants(platform, { baseline = false } = {}) {
+  const current = VARIANTS.filter((v) => v.platform === platform && v.baseline === undefined);
+  if (!baseline) {
+    return current;
+  }
+  return current.flatMap((variant) => [
+    variant,
+    ...VARIANTS.filter((v) => v.baseline === variant.name),
+  ]);
 }
 
 export const fmt = (value, digits = 2) => (Number.isFinite(value) ? value.toFixed(digits) : '–');

@@ -6,6 +6,8 @@
 //   anchor    the established package it replaces (nss variants only)
 //   short     the column heading in the summary tables and the chart
 //   redis     whether it talks to the benchmark's redis-server
+//   baseline  (base-* variants only) the variant of this checkout it is the BENCH_BASELINE
+//             build of: the same app and options, the library loaded from the baseline's build
 
 export const VARIANTS = [
   {
@@ -160,6 +162,29 @@ export const VARIANTS = [
   },
 ];
 
+/**
+ * The same nss variants on the BENCH_BASELINE build (bench/baseline.js): run only when
+ * BENCH_BASELINE is set, reported as new ÷ baseline beside the variant they mirror.
+ */
+const BASELINE_OF = [
+  'nss-memory',
+  'nss-redis',
+  'nss-redis-plain',
+  'nss-stateless',
+  'nss-fastify-memory',
+];
+export const BASELINE_VARIANTS = BASELINE_OF.map((name) => {
+  const variant = VARIANTS.find((v) => v.name === name);
+  return {
+    ...variant,
+    name: name.replace(/^nss-/, 'base-'),
+    label: `baseline build: ${variant.label}`,
+    short: `baseline ${variant.short.replace(/^nss /, '')}`,
+    baseline: name,
+  };
+});
+VARIANTS.push(...BASELINE_VARIANTS);
+
 export const PLATFORMS = {
   express: 'Express (@nestjs/platform-express)',
   fastify: 'Fastify (@nestjs/platform-fastify)',
@@ -168,3 +193,6 @@ export const PLATFORMS = {
 export function variantNamed(name) {
   return VARIANTS.find((variant) => variant.name === name);
 }
+
+/** The variants of this checkout (the base-* ones left out). */
+export const CURRENT_VARIANTS = VARIANTS.filter((variant) => variant.baseline === undefined);

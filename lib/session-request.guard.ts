@@ -17,24 +17,31 @@ export class SessionRequestGuard implements CanActivate {
   ) {}
 
   canActivate(context: ExecutionContext): boolean | Promise<boolean> {
+    const takesSession = this.policies.of(context).takesSession;
+    if (!takesSession && !this.csrf.enabled) {
+      return true;
+    }
     const request = contextSessionOf(context);
     if (typeof request === 'string') {
       return true;
     }
-    const checkCsrf = this.csrf.applies(request);
-    const preload = !request.state.isLoaded && this.policies.of(context).takesSession;
-    return checkCsrf || preload ? this.prepare(context, request, checkCsrf) : true;
+    if (this.csrf.applies(request)) {
+      return this.checkThenLoad(context, request);
+    }
+    if (takesSession && !request.state.isReady) {
+      return request.state.load().then(passes);
+    }
+    return true;
   }
 
-  private async prepare(
+  private async checkThenLoad(
     context: ExecutionContext,
     request: ContextSession,
-    checkCsrf: boolean,
   ): Promise<boolean> {
-    if (checkCsrf) {
-      await this.csrf.check(context, request);
-    }
+    await this.csrf.check(context, request);
     await request.state.load();
     return true;
   }
 }
+
+const passes = (): true => true;

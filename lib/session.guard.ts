@@ -50,11 +50,17 @@ export class SessionGuard implements CanActivate {
     if (typeof request === 'string') {
       throw missingSessionDenial(request);
     }
-    return this.checkSession(context, request.state);
+    const session = request.state;
+    // Already loaded (the global guard loads it for a handler that takes @Session()): decide
+    // now, with no promise for Nest to wait on.
+    if (session.isReady) {
+      return this.checkSession(context, session);
+    }
+    return session.load().then(() => this.checkSession(context, session));
   }
 
-  private async checkSession(context: ExecutionContext, session: SessionState): Promise<boolean> {
-    await session.load();
+  /** The decision on a loaded session: `true`, or the `401` / `403` it answers. */
+  private checkSession(context: ExecutionContext, session: SessionState): true {
     if (!session.isAuthenticated) {
       throw new UnauthorizedException({
         statusCode: HttpStatus.UNAUTHORIZED,

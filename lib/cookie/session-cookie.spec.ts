@@ -1,4 +1,5 @@
 import { describe, expect, it } from '@jest/globals';
+import { parseCookie } from 'cookie';
 import fc from 'fast-check';
 import { resolveSessionOptions } from '../options/resolve-session-options.js';
 import {
@@ -101,6 +102,46 @@ describe('readSessionCookie', () => {
           }
         }),
         { numRuns: 2000 },
+      );
+    });
+
+    it('reads as the whole-header parse did (split on `;`, trimStart, then cookie.parseCookie)', () => {
+      const wholeHeaderReading = (header: string) => {
+        if (header === '' || !header.includes(NAME)) {
+          return { kind: 'absent' };
+        }
+        const pairs = header
+          .split(';')
+          .map((pair) => pair.trimStart())
+          .filter(
+            (pair) => pair.startsWith(NAME) && pair.slice(NAME.length).trimStart()[0] === '=',
+          );
+        if (pairs.length === 0) {
+          return { kind: 'absent' };
+        }
+        const tooLong = pairs.some((pair) => Buffer.byteLength(pair) > MAX_COOKIE_HEADER_BYTES);
+        const value = pairs.length === 1 && !tooLong ? parseCookie(header)[NAME] : undefined;
+        return value === undefined || value === '' ? { kind: 'invalid' } : { kind: 'value', value };
+      };
+      const spaced = fc
+        .array(
+          fc.oneof(
+            fc.constant(`${NAME}=${VALUE}`),
+            fc.constant(`\t${NAME} =%41${VALUE}`),
+            fc.constant(`\n${NAME}="${VALUE}"`),
+            fc.constant(`${NAME}x=1`),
+            fc.constant(`${NAME}=${'é'.repeat(1400)}`),
+            fc.constant(`${NAME}=${'a'.repeat(MAX_COOKIE_HEADER_BYTES)}`),
+            fc.string({ maxLength: 12 }),
+          ),
+          { maxLength: 5 },
+        )
+        .chain((parts) => fc.constantFrom(';', '; ', ' ;', ';\u00a0').map((s) => parts.join(s)));
+      fc.assert(
+        fc.property(fc.oneof(headerText, spaced), (header) => {
+          expect(readSessionCookie(header, NAME)).toEqual(wholeHeaderReading(header));
+        }),
+        { numRuns: 3000 },
       );
     });
 

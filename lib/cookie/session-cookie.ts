@@ -23,21 +23,56 @@ export function readSessionCookie(header: string | undefined, name: string): Ses
   if (header === undefined || header === '' || !header.includes(name)) {
     return ABSENT;
   }
+  // One pass over the pairs, with no array of them and no parse of the others.
   let occurrences = 0;
   let oversized = false;
-  for (const pair of header.split(';')) {
-    const trimmed = pair.trimStart();
-    if (trimmed.startsWith(name) && trimmed.slice(name.length).trimStart().startsWith('=')) {
+  let found = -1;
+  let foundEnd = -1;
+  for (let start = 0; start <= header.length;) {
+    const semicolon = header.indexOf(';', start);
+    const end = semicolon === -1 ? header.length : semicolon;
+    const pair = skipWhitespace(header, start, end);
+    if (
+      header.startsWith(name, pair) &&
+      header.charCodeAt(skipWhitespace(header, pair + name.length, end)) === EQUALS
+    ) {
       occurrences++;
+      found = start;
+      foundEnd = end;
       // The limit is per cookie: other cookies of the site may legitimately fill the header.
-      oversized ||= Buffer.byteLength(trimmed) > MAX_COOKIE_HEADER_BYTES;
+      oversized ||= byteLengthOver(header, pair, end, MAX_COOKIE_HEADER_BYTES);
     }
+    start = end + 1;
   }
   if (occurrences === 0) {
     return ABSENT;
   }
-  const value = occurrences === 1 && !oversized ? parseCookie(header)[name] : undefined;
+  // The one pair parsed as `cookie` parses a whole header (a pair with no `=` names nothing).
+  const value =
+    occurrences === 1 && !oversized ? parseCookie(header.slice(found, foundEnd))[name] : undefined;
   return value === undefined || value === '' ? INVALID : { kind: 'value', value };
+}
+
+const EQUALS = 0x3d;
+const WHITESPACE = /\s/;
+
+/** The first index from `from` (before `end`) that is not whitespace (as `trimStart` sees it). */
+function skipWhitespace(text: string, from: number, end: number): number {
+  let index = from;
+  while (index < end && WHITESPACE.test(text[index])) {
+    index++;
+  }
+  return index;
+}
+
+/** Whether `text.slice(from, end)` is longer than `limit` bytes in UTF-8. */
+function byteLengthOver(text: string, from: number, end: number, limit: number): boolean {
+  const chars = end - from;
+  // UTF-8 takes 1 to 3 bytes per UTF-16 unit: count only when the bound cannot tell.
+  if (chars > limit) {
+    return true;
+  }
+  return chars * 3 > limit && Buffer.byteLength(text.slice(from, end)) > limit;
 }
 
 /** `Set-Cookie` value that carries a signed token. */

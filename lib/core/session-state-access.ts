@@ -15,6 +15,11 @@ export abstract class SessionAccess extends SessionStateBase {
     return this.loaded;
   }
 
+  /** Loaded, and the load succeeded: the session can be read now, with no promise to wait for. */
+  get isReady(): boolean {
+    return this.loaded && !this.loadFailed;
+  }
+
   /** Whether anything asked for the session during this request. */
   get isTouched(): boolean {
     return this.loading !== null;

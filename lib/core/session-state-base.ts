@@ -20,6 +20,8 @@ import { SessionValues } from './session-values.js';
 export abstract class SessionStateBase extends SessionHandle {
   protected loading: Promise<void> | null = null;
   protected loaded = false;
+  /** The load rejected (store failure, theft): the session is neither read nor anonymous. */
+  protected loadFailed = false;
   /** The session and this request's changes; `null` while the visitor has none. */
   protected contents: SessionContents | null = null;
   protected token: string | null = null;

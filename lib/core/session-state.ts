@@ -259,6 +259,7 @@ export class SessionState extends SessionAccess {
         this.contents.resealStale();
       }
     } catch (error) {
+      this.loadFailed = true;
       if (error instanceof SessionTheftDetectedError) {
         this.carrier?.clear(this.exchange);
       }

@@ -29,10 +29,15 @@ export class CsrfProtection {
     @Inject(SESSION_RUNTIME) protected readonly runtime: SessionRuntime,
   ) {}
 
+  /** Whether any request may need checking: CSRF protection on, and a cookie that may ride. */
+  get enabled(): boolean {
+    const { csrf, transports } = this.runtime.options;
+    return csrf.enabled && transports.cookie;
+  }
+
   /** Whether this request needs checking at all: an unsafe operation where a cookie may ride. */
   applies(request: ContextSession): boolean {
-    const { csrf, transports } = this.runtime.options;
-    return csrf.enabled && transports.cookie && request.unsafe;
+    return this.enabled && request.unsafe;
   }
 
   /** Throws `403` for a request that may be forged. Call only when `applies()` is true. */

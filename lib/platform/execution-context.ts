@@ -66,6 +66,41 @@ const SOCKET_MUTATION =
 const MISSING_WS =
   "the WebSocket client has no session: use the session adapter, app.useWebSocketAdapter(new SessionWsAdapter(app)) from 'nest-secure-session/ws' or new SessionIoAdapter(app) from 'nest-secure-session/socket.io' (see \"WebSockets\" in the README)";
 
+/** An HTTP request (node's, or Fastify's around it) as the guards see it. */
+class HttpContextSession implements ContextSession {
+  readonly unsafe: boolean;
+  readonly viaGet: boolean;
+
+  constructor(
+    readonly state: SessionState,
+    private readonly request: PlatformRequest,
+    private readonly raw: PlatformRequest,
+    operation: string | null,
+  ) {
+    const method = raw.method ?? 'GET';
+    this.unsafe = operation === null ? !SAFE_METHODS.has(method) : operation === 'mutation';
+    this.viaGet = method === 'GET';
+  }
+
+  /** Whether this describes `request` with `state` bound to it. */
+  describes(request: PlatformRequest, state: SessionState): boolean {
+    return this.request === request && this.state === state;
+  }
+
+  // Properties, not methods: callers pass them on as plain functions (`originRefusal`).
+  readonly header = (name: string): string | undefined => headerValue(this.raw.headers[name]);
+
+  readonly field = (name: string): unknown => {
+    const body = this.request.body;
+    return typeof body === 'object' && body !== null && Object.hasOwn(body, name)
+      ? (body as Record<string, unknown>)[name]
+      : undefined;
+  };
+}
+
+const HTTP_CONTEXT = Symbol('nest-secure-session.http-context');
+type WithHttpContext = PlatformRequest & { [HTTP_CONTEXT]?: HttpContextSession };
+
 function httpSession(
   request: PlatformRequest | undefined,
   operation: string | null,
@@ -75,18 +110,17 @@ function httpSession(
   if (request === undefined || raw === undefined || state === undefined) {
     return null;
   }
-  const method = raw.method ?? 'GET';
-  const body = request.body;
-  return {
-    state,
-    unsafe: operation === null ? !SAFE_METHODS.has(method) : operation === 'mutation',
-    viaGet: method === 'GET',
-    header: (name) => headerValue(raw.headers[name]),
-    field: (name) =>
-      typeof body === 'object' && body !== null && Object.hasOwn(body, name)
-        ? (body as Record<string, unknown>)[name]
-        : undefined,
-  };
+  if (operation !== null) {
+    return new HttpContextSession(state, request, raw, operation);
+  }
+  // One per request: the guards and `@Session()` each ask for it.
+  const cached = (raw as WithHttpContext)[HTTP_CONTEXT];
+  if (cached?.describes(request, state) === true) {
+    return cached;
+  }
+  const created = new HttpContextSession(state, request, raw, null);
+  (raw as WithHttpContext)[HTTP_CONTEXT] = created;
+  return created;
 }
 
 /**
