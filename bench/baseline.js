@@ -7,9 +7,19 @@
 // compiler of this checkout ever sees it), its `node_modules` is a link to this checkout's (so
 // that Nest, ioredis… are the very same module instances as the bench app's), and it is built
 // with its own `tsconfig.build.json` by this checkout's TypeScript. A build is reused while its
-// stamp file names the same commit.
+// stamp file names the same commit and its `node_modules` is this checkout's (a build made from
+// another checkout would load a second copy of Nest, whose providers this app's Nest does not
+// know).
 import { execFileSync, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import {
+  existsSync,
+  mkdirSync,
+  readFileSync,
+  realpathSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -41,7 +51,8 @@ export function prepareBaseline(ref, root, log) {
   if (
     existsSync(join(dist, 'index.js')) &&
     existsSync(stamp) &&
-    readFileSync(stamp, 'utf8').trim() === commit
+    readFileSync(stamp, 'utf8').trim() === commit &&
+    sameDirectory(join(dir, 'node_modules'), join(root, 'node_modules'))
   ) {
     log(`· baseline ${ref} (${short}): reusing its build in ${dir}`);
     return { ref, commit, short, subject, dir, dist, state: 'reused build' };
@@ -76,4 +87,13 @@ export function prepareBaseline(ref, root, log) {
   }
   writeFileSync(stamp, `${commit}\n`);
   return { ref, commit, short, subject, dir, dist, state: 'fresh build' };
+}
+
+/** Whether both paths lead to the same directory (`false` when either is missing). */
+function sameDirectory(a, b) {
+  try {
+    return realpathSync(a) === realpathSync(b);
+  } catch {
+    return false;
+  }
 }
