@@ -131,14 +131,18 @@ export function failureReportingRevocations(
   };
 }
 
-async function reported<T>(
-  events: SessionEvents,
-  operation: string,
-  call: () => Promise<T>,
-): Promise<T> {
+/**
+ * `call()`'s promise, its failures reported on the way. No async frame of its own: every store
+ * call of every request goes through here.
+ */
+function reported<T>(events: SessionEvents, operation: string, call: () => Promise<T>): Promise<T> {
+  let pending: Promise<T>;
   try {
-    return await call();
+    pending = call();
   } catch (error) {
+    pending = Promise.reject(error);
+  }
+  return pending.catch((error: unknown) => {
     if (!isStoreAnswer(error)) {
       events.emit({
         type: 'store-failure',
@@ -147,5 +151,5 @@ async function reported<T>(
       });
     }
     throw error;
-  }
+  });
 }
