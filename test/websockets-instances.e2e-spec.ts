@@ -16,8 +16,11 @@ import { closedWithin, connectSocket, type TestSocket } from './support/socket-c
  */
 
 const CHECK_INTERVAL_MS = 500;
-/** One interval, plus a store round trip and a loaded CI machine's scheduling. */
-const BOUND_MS = CHECK_INTERVAL_MS + 500;
+/**
+ * One interval, plus a store round trip and the scheduling of a CI machine that runs three Node
+ * lines' suites at once on two cores (a 500 ms margin was missed once there).
+ */
+const BOUND_MS = CHECK_INTERVAL_MS + 1_500;
 const ROUNDS = 3;
 
 /** Prints measured delays with WS_TIMINGS=1 (how the README's figures were taken). */
