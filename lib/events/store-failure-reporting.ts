@@ -1,4 +1,5 @@
 import { isStoreAnswer } from '../core/session.errors.js';
+import { destroyRotatedIn } from '../stores/destroy-rotated.js';
 import type {
   RevocationStore,
   RevocationSubject,
@@ -101,13 +102,7 @@ export class FailureReportingStore implements SessionStore {
   }
 
   destroyRotated(id: string): Promise<string[]> {
-    return reported(this.events, 'destroyRotated', async () => {
-      if (this.inner.destroyRotated === undefined) {
-        await this.inner.destroy(id);
-        return [];
-      }
-      return this.inner.destroyRotated(id);
-    });
+    return reported(this.events, 'destroyRotated', () => destroyRotatedIn(this.inner, id));
   }
 
   close(): Promise<void> | void {

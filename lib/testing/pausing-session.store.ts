@@ -10,6 +10,7 @@ import type {
   SessionWriteOptions,
   StoreExpiry,
 } from '../interfaces/session-store.interface.js';
+import { destroyRotatedIn } from '../stores/destroy-rotated.js';
 
 /** The `SessionStore` methods a `PausingStore` can hold. */
 export type PausableMethod =
@@ -172,13 +173,7 @@ export class PausingStore implements SessionStore {
 
   /** The inner store's `destroyRotated` (a plain `destroy` for a store without rotation). */
   destroyRotated(id: string): Promise<string[]> {
-    return this.pass('destroyRotated', [id], async () => {
-      if (this.inner.destroyRotated === undefined) {
-        await this.inner.destroy(id);
-        return [];
-      }
-      return this.inner.destroyRotated(id);
-    });
+    return this.pass('destroyRotated', [id], () => destroyRotatedIn(this.inner, id));
   }
 
   close(): Promise<void> | void {
